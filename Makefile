@@ -1,0 +1,24 @@
+# Two commands for a new user: `make demo` and `make test`. Every target sets itself up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8080
+# Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
+DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
+
+.PHONY: setup test run
+
+# The venv is rebuilt whenever requirements.txt changes.
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(BIN)/python -m pytest
+
+run: setup
+	OKTA_HOOK_SECRET='$(DEV_SECRET)' $(BIN)/functions-framework \
+	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)

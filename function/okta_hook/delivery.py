@@ -1,0 +1,61 @@
+"""Reading and parsing an event hook delivery: bounded body, strict UTF-8 JSON, envelope shape.
+
+Only what the receiver uses is checked (a JSON object with `data.events` a list); every other
+envelope field may be absent, null or of another type, as Okta's samples vary between versions.
+"""
+
+import json
+from dataclasses import dataclass
+
+from okta_hook.errors import RequestRejected
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str | None  # Okta's key for recognising a repeated delivery
+    events: list
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refusing (413) one longer than `limit` before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_delivery(body: bytes) -> Delivery:
+    """The delivery in `body`, or RequestRejected(400) saying what is wrong with it."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequestRejected(400, f"body is not valid UTF-8 (byte {error.start})") from None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise RequestRejected(400, "body is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, and integers too long to convert
+        raise RequestRejected(400, f"body is not valid JSON: {_first_line(error)}") from None
+
+    if not isinstance(document, dict):
+        raise RequestRejected(400, "body must be a JSON object (an Okta event hook envelope)")
+    data = document.get("data")
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        raise RequestRejected(400, "data.events must be a list of Okta System Log events")
+    event_id = document.get("eventId")
+    return Delivery(event_id=event_id if isinstance(event_id, str) else None, events=events)
+
+
+def _too_large(limit: int) -> RequestRejected:
+    return RequestRejected(413, f"body is larger than {limit} bytes")
+
+
+def _first_line(error: ValueError) -> str:
+    return str(error).splitlines()[0][:200]

@@ -1,0 +1,55 @@
+"""Receiver settings, read once per instance from the environment.
+
+Problems are collected rather than raised: a misconfigured instance must still start, refuse every
+request (fail closed), and say in its log exactly which variable is wrong.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+DEFAULT_AUTH_HEADER = "Authorization"
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The credentials accepted in the auth header, current first. Never printed.
+    accepted_credentials: tuple = field(default=(), repr=False)
+    auth_header: str = DEFAULT_AUTH_HEADER
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    problems: tuple = ()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        problems = []
+        credentials = []
+        for name, required in (("OKTA_HOOK_SECRET", True), ("OKTA_HOOK_SECRET_PREVIOUS", False)):
+            # Stripped: HTTP drops surrounding white space from header values, and a secret
+            # written with `echo` carries a trailing newline that would never match.
+            value = environ.get(name, "").strip()
+            if not value:
+                if required:
+                    problems.append(f"{name} is not set: every request is refused")
+            elif not value.isascii():
+                problems.append(f"{name} is not ASCII, so no HTTP header can carry it")
+            else:
+                credentials.append(value.encode("ascii"))
+
+        auth_header = environ.get("OKTA_HOOK_AUTH_HEADER", DEFAULT_AUTH_HEADER).strip()
+        if not _HEADER_NAME.match(auth_header):
+            problems.append("OKTA_HOOK_AUTH_HEADER is not a valid HTTP header name")
+
+        max_body_text = environ.get("OKTA_HOOK_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))
+        max_body_bytes = int(max_body_text) if max_body_text.strip().isdigit() else 0
+        if max_body_bytes <= 0:
+            problems.append("OKTA_HOOK_MAX_BODY_BYTES must be a positive whole number of bytes")
+
+        return cls(
+            accepted_credentials=tuple(credentials),
+            auth_header=auth_header,
+            max_body_bytes=max_body_bytes,
+            problems=tuple(problems),
+        )

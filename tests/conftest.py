@@ -1,0 +1,60 @@
+"""Fixtures: the receiver through functions-framework's app and test client, and its log."""
+
+import json
+
+import pytest
+from functions_framework import create_app
+from starlette.testclient import TestClient
+
+from okta_simulator.local_receiver import DEV_SECRET, SOURCE, TARGET
+
+PREVIOUS_SECRET = "Basic cHJldmlvdXM6b2xkLXNlY3JldA=="  # previous:old-secret
+RECEIVER_ENV = ("OKTA_HOOK_SECRET", "OKTA_HOOK_SECRET_PREVIOUS", "OKTA_HOOK_AUTH_HEADER",
+                "OKTA_HOOK_MAX_BODY_BYTES")
+SECRETS = (DEV_SECRET, PREVIOUS_SECRET, DEV_SECRET.split()[1], PREVIOUS_SECRET.split()[1])
+
+
+class CapturedLog:
+    """What the receiver wrote to stdout, kept whole so every test can be checked for leaks."""
+
+    def __init__(self, capsys):
+        self._capsys = capsys
+        self.text = ""
+
+    def records(self) -> list[dict]:
+        self.text += self._capsys.readouterr().out
+        return [json.loads(line) for line in self.text.splitlines()]
+
+    def messages(self, severity: str | None = None) -> list[str]:
+        return [r["message"] for r in self.records() if severity in (None, r["severity"])]
+
+
+@pytest.fixture
+def log(capsys):
+    captured = CapturedLog(capsys)
+    yield captured
+    captured.records()
+    for secret in SECRETS:
+        assert secret not in captured.text, "a credential reached the log"
+
+
+@pytest.fixture
+def make_client(monkeypatch, log):
+    """A test client for a receiver instance started with `env` (OKTA_HOOK_SECRET defaults to
+    the dev secret; pass None to leave a variable unset)."""
+
+    def make(**env) -> TestClient:
+        for name in RECEIVER_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in {"OKTA_HOOK_SECRET": DEV_SECRET, **env}.items():
+            if value is not None:
+                monkeypatch.setenv(name, value)
+        # create_app executes main.py afresh: a new instance with empty memories, as on a cold start.
+        return TestClient(create_app(TARGET, str(SOURCE)))
+
+    return make
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()

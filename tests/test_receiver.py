@@ -1,0 +1,278 @@
+"""The receiver's behaviour, request by request, through functions-framework's ASGI app."""
+
+import pytest
+
+from conftest import PREVIOUS_SECRET
+from helpers import auth, deactivations, post
+from okta_hook import events
+from okta_simulator import payloads
+
+CHALLENGE = "Pd0XpC1t4hRzW3VZ8ZnIlA"
+
+
+def john_doe_delivery(**kwargs) -> dict:
+    return payloads.envelope([payloads.deactivation("John Doe", "john.doe@example.com")], **kwargs)
+
+
+# --- verification -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["X-Okta-Verification-Challenge",
+                                    "x-okta-verification-challenge",
+                                    "X-OKTA-VERIFICATION-CHALLENGE"])
+def test_verification_echoes_the_challenge_as_json(client, header):
+    reply = client.get("/", headers={header: CHALLENGE, **auth()})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"verification": CHALLENGE}
+
+
+def test_verification_without_challenge_is_400_with_json_error(client):
+    reply = client.get("/", headers=auth())
+    assert reply.status_code == 400
+    assert "X-Okta-Verification-Challenge" in reply.json()["error"]
+
+
+def test_verification_requires_the_credential(client):
+    reply = client.get("/", headers={"X-Okta-Verification-Challenge": CHALLENGE})
+    assert reply.status_code == 401
+    assert CHALLENGE not in reply.text
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Basic d3Jvbmc6c2VjcmV0"},
+    {"Authorization": ""},
+    {"Authorization": "basic ZGV2OmRldi1vbmx5LXNlY3JldA=="},  # the value is compared verbatim
+    {"Authorization": "Basic ZGV2OmRldi1vbmx5LXNlY3JldA=="[:-1]},
+    {"Authorization": "Basic ZGV2OmRldi1vbmx5LXNlY3JldA==".encode() + b"\xff"},
+    {"Authorization": "Bearer ZGV2OmRldi1vbmx5LXNlY3JldA=="},
+])
+def test_wrong_or_missing_credential_is_401_and_the_body_is_not_parsed(client, log, headers):
+    reply = client.post("/", content=b"{not json", headers=headers)
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "missing or wrong Authorization header"
+    assert not any("JSON" in m for m in log.messages())
+
+
+def test_a_repeated_auth_header_is_refused(client):
+    reply = client.post("/", content=b"{}", headers=[("Authorization", auth()["Authorization"])] * 2)
+    assert reply.status_code == 401
+
+
+def test_previous_secret_is_accepted_only_while_configured(make_client, log):
+    rotating = make_client(OKTA_HOOK_SECRET_PREVIOUS=PREVIOUS_SECRET)
+    assert post(rotating, john_doe_delivery()).status_code == 200
+    assert post(rotating, john_doe_delivery(), secret=PREVIOUS_SECRET).status_code == 200
+    assert len(deactivations(log.records())) == 2
+
+    rotated = make_client()
+    assert post(rotated, john_doe_delivery(), secret=PREVIOUS_SECRET).status_code == 401
+
+
+def test_auth_header_name_is_configurable(make_client):
+    client = make_client(OKTA_HOOK_AUTH_HEADER="X-Hook-Key", OKTA_HOOK_SECRET="k3y-v4lue")
+    assert post(client, john_doe_delivery(), secret="k3y-v4lue").status_code == 401
+    reply = client.post("/", json=john_doe_delivery(), headers={"x-hook-key": "k3y-v4lue"})
+    assert reply.status_code == 200
+
+
+def test_a_secret_with_a_trailing_newline_still_matches(make_client):
+    client = make_client(OKTA_HOOK_SECRET=auth()["Authorization"] + "\n")
+    assert post(client, john_doe_delivery()).status_code == 200
+
+
+@pytest.mark.parametrize("secret", [None, "", "   "])
+def test_without_a_secret_nothing_is_accepted_and_one_critical_line_says_why(
+        make_client, log, secret):
+    client = make_client(OKTA_HOOK_SECRET=secret)
+    for reply in (post(client, john_doe_delivery()),
+                  post(client, john_doe_delivery(), secret=""),
+                  client.get("/", headers={"X-Okta-Verification-Challenge": CHALLENGE})):
+        assert reply.status_code == 503
+        assert "misconfigured" in reply.json()["error"]
+    critical = log.messages("CRITICAL")
+    assert len(critical) == 1 and "OKTA_HOOK_SECRET is not set" in critical[0]
+    assert deactivations(log.records()) == []
+
+
+# --- delivery shape -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, reason", [
+    (b"{not json", "not valid JSON"),
+    (b"", "not valid JSON"),
+    (b'{"data": {"events": []}}\xff', "not valid UTF-8"),
+    (b"\xef\xbb\xbf{}", "not valid JSON"),  # a byte-order mark is not JSON
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
+    (b"[]", "must be a JSON object"),
+    (b'"a string"', "must be a JSON object"),
+    (b"null", "must be a JSON object"),
+    (b"{}", "data.events must be a list"),
+    (b'{"data": null}', "data.events must be a list"),
+    (b'{"data": {"events": {"0": {}}}}', "data.events must be a list"),
+    (b'{"data": {"events": "none"}}', "data.events must be a list"),
+    (b'{"data": {"events": [' + b"1" * 5000 + b"]}}", "not valid JSON"),  # int too long
+])
+def test_malformed_deliveries_are_400_with_a_json_error(client, body, reason):
+    reply = post(client, body)
+    assert reply.status_code == 400
+    assert reason in reply.json()["error"]
+
+
+def test_body_over_the_limit_is_413(make_client):
+    client = make_client(OKTA_HOOK_MAX_BODY_BYTES="1000")
+    small = payloads.envelope([])
+    assert post(client, small).status_code == 200
+    reply = post(client, {**small, "padding": "x" * 1000})
+    assert reply.status_code == 413
+    assert "larger than 1000 bytes" in reply.json()["error"]
+
+
+def test_chunked_body_over_the_limit_is_413(make_client):
+    client = make_client(OKTA_HOOK_MAX_BODY_BYTES="1000")
+    reply = client.post("/", content=iter([b"{" * 600, b"{" * 600]),
+                        headers={"Transfer-Encoding": "chunked", **auth()})
+    assert reply.status_code == 413
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+def test_other_methods_are_405_with_allow(client, method):
+    reply = client.request(method, "/", headers=auth())
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", ""])
+def test_invalid_body_limit_fails_closed(make_client, log, value):
+    client = make_client(OKTA_HOOK_MAX_BODY_BYTES=value)
+    assert post(client, john_doe_delivery()).status_code == 503
+    assert any("OKTA_HOOK_MAX_BODY_BYTES" in m for m in log.messages("CRITICAL"))
+
+
+# --- events -------------------------------------------------------------------------------------
+
+def test_a_deactivation_logs_the_users_name_and_login(client, log):
+    delivery = john_doe_delivery()
+    event = delivery["data"]["events"][0]
+    reply = post(client, delivery)
+    assert reply.status_code == 200
+    assert reply.content == b""
+    [line] = deactivations(log.records())
+    assert line["message"] == ("The user John Doe (john.doe@example.com) has been deactivated "
+                               "on the Okta org!")
+    assert line["severity"] == "NOTICE"
+    assert line["login"] == "john.doe@example.com"
+    assert line["displayName"] == "John Doe"
+    assert line["userId"] == event["target"][0]["id"]
+    assert line["eventId"] == delivery["eventId"]
+    assert line["uuid"] == event["uuid"]
+    assert line["published"] == event["published"]
+    assert line["eventType"] == "user.lifecycle.deactivate"
+
+
+def test_a_batch_logs_every_user_and_every_user_target(client, log):
+    event = payloads.deactivation("Ann Lee", "ann@example.com")
+    event["target"].append(payloads.user_target("Bo Ng", "bo@example.com"))
+    event["target"].append({"type": "AppInstance", "displayName": "Slack", "alternateId": "slack"})
+    batch = [payloads.deactivation(f"User {i}", f"user{i}@example.com") for i in range(50)]
+    assert post(client, payloads.envelope([event, *batch])).status_code == 200
+    logins = [r["login"] for r in deactivations(log.records())]
+    assert logins == ["ann@example.com", "bo@example.com"] + [
+        f"user{i}@example.com" for i in range(50)]
+
+
+def test_a_failed_deactivation_is_logged_as_such_not_as_a_deactivation(client, log):
+    event = payloads.deactivation("John Doe", "john.doe@example.com", result="FAILURE")
+    assert post(client, payloads.envelope([event])).status_code == 200
+    assert deactivations(log.records()) == []
+    assert any("did not succeed (outcome FAILURE)" in m for m in log.messages("WARNING"))
+
+
+@pytest.mark.parametrize("mangle, warning", [
+    (lambda e: e.update(target=None), "without a target list"),
+    (lambda e: e.pop("target"), "without a target list"),
+    (lambda e: e.update(target=["not an object"]), "not an object"),
+    (lambda e: e.update(target=[]), "without a User target"),
+    (lambda e: e["target"][0].update(displayName=None), "without displayName or alternateId"),
+    (lambda e: e["target"][0].update(alternateId=7), "without displayName or alternateId"),
+    (lambda e: e.update(outcome=None), "did not succeed"),
+])
+def test_a_malformed_event_is_skipped_with_a_warning_and_the_rest_is_processed(
+        client, log, mangle, warning):
+    broken = payloads.deactivation("Broken", "broken@example.com")
+    mangle(broken)
+    delivery = payloads.envelope(["not an event", broken,
+                                  payloads.deactivation("Ann Lee", "ann@example.com")])
+    assert post(client, delivery).status_code == 200
+    assert [r["login"] for r in deactivations(log.records())] == ["ann@example.com"]
+    warnings = log.messages("WARNING")
+    assert any(warning in m for m in warnings)
+    assert any("not a JSON object" in m for m in warnings)
+
+
+def test_other_event_types_are_acknowledged_and_not_actioned(client, log):
+    other = payloads.system_log_event("user.session.start", [])
+    assert post(client, payloads.envelope([other])).status_code == 200
+    records = log.records()
+    assert deactivations(records) == []
+    assert [r["severity"] for r in records] == ["DEBUG"]
+
+
+def test_log_fields_cannot_forge_a_log_line(client, log):
+    forged = 'x"}\n{"severity": "CRITICAL", "message": "forged'
+    delivery = payloads.envelope([payloads.deactivation(forged, "evil\r\n@example.com")])
+    assert post(client, delivery).status_code == 200
+    records = log.records()  # every line parses as JSON, or this raises
+    assert len(records) == 1
+    assert records[0]["displayName"] == forged
+    assert "CRITICAL" not in [r["severity"] for r in records]
+
+
+def test_long_fields_are_clipped(client, log):
+    delivery = payloads.envelope([payloads.deactivation("N" * 100_000, "a@example.com")])
+    assert post(client, delivery).status_code == 200
+    [line] = deactivations(log.records())
+    assert len(line["displayName"]) == events.MAX_FIELD_CHARS
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+def test_a_repeated_delivery_is_acknowledged_and_not_actioned_again(client, log):
+    delivery = john_doe_delivery()
+    assert post(client, delivery).status_code == 200
+    assert post(client, delivery).status_code == 200
+    assert len(deactivations(log.records())) == 1
+    assert any("repeated delivery" in m for m in log.messages("INFO"))
+
+
+def test_a_repeated_event_in_a_new_delivery_is_not_actioned_again(client, log):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    other = payloads.deactivation("Ann Lee", "ann@example.com")
+    assert post(client, payloads.envelope([event])).status_code == 200
+    assert post(client, payloads.envelope([event, other])).status_code == 200
+    assert [r["login"] for r in deactivations(log.records())] == [
+        "john.doe@example.com", "ann@example.com"]
+
+
+def test_a_failed_handler_is_5xx_and_okta_s_retry_is_processed(client, log, monkeypatch):
+    calls = []
+
+    def flaky(event, fields):
+        calls.append(event["uuid"])
+        if len(calls) == 1:
+            raise ConnectionError("downstream unavailable")
+
+    monkeypatch.setitem(events.HANDLERS, "user.account.lock", flaky)
+    locked = payloads.system_log_event("user.account.lock", [])
+    delivery = payloads.envelope([locked, payloads.deactivation("Ann Lee", "ann@example.com")])
+
+    first = post(client, delivery)
+    assert first.status_code == 500 and first.json() == {"error": "internal error"}
+    assert any("handler failed: ConnectionError" in m for m in log.messages("ERROR"))
+    assert post(client, delivery).status_code == 200  # Okta's one retry
+    assert calls == [locked["uuid"]] * 2
+    assert len(deactivations(log.records())) == 1  # the event that succeeded is not repeated
+    assert post(client, delivery).status_code == 200
+    assert calls == [locked["uuid"]] * 2

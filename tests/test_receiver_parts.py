@@ -1,0 +1,64 @@
+"""The receiver's small parts on their own: settings, credential check, id memory."""
+
+import pytest
+
+from okta_hook.auth import is_authorized
+from okta_hook.recent_ids import RecentIds
+from okta_hook.settings import DEFAULT_MAX_BODY_BYTES, Settings
+
+
+def test_settings_defaults_and_rotation():
+    settings = Settings.from_environ({"OKTA_HOOK_SECRET": " Basic abc\n",
+                                      "OKTA_HOOK_SECRET_PREVIOUS": "Basic old"})
+    assert settings.accepted_credentials == (b"Basic abc", b"Basic old")
+    assert settings.auth_header == "Authorization"
+    assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 10 * 1024 * 1024
+    assert settings.problems == ()
+
+
+@pytest.mark.parametrize("environ, problem", [
+    ({}, "OKTA_HOOK_SECRET is not set"),
+    ({"OKTA_HOOK_SECRET": "Basic caf\u00e9"}, "OKTA_HOOK_SECRET is not ASCII"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_SECRET_PREVIOUS": "\u00e9"},
+     "OKTA_HOOK_SECRET_PREVIOUS is not ASCII"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": "Bad Header"}, "OKTA_HOOK_AUTH_HEADER"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": ""}, "OKTA_HOOK_AUTH_HEADER"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1e6"}, "OKTA_HOOK_MAX_BODY_BYTES"),
+])
+def test_settings_problems_name_the_variable(environ, problem):
+    problems = Settings.from_environ(environ).problems
+    assert len(problems) == 1 and problem in problems[0]
+
+
+def test_settings_never_print_the_secret():
+    settings = Settings.from_environ({"OKTA_HOOK_SECRET": "Basic c2VjcmV0"})
+    assert "c2VjcmV0" not in repr(settings) and "c2VjcmV0" not in str(settings)
+
+
+@pytest.mark.parametrize("presented, expected", [
+    (["Basic abc"], True),
+    (["Basic old"], True),
+    (["Basic ab"], False),
+    (["Basic abcd"], False),
+    (["basic abc"], False),
+    ([], False),
+    (["Basic abc", "Basic abc"], False),
+    (["Basic ab\u00e7"], False),
+])
+def test_is_authorized(presented, expected):
+    assert is_authorized(presented, (b"Basic abc", b"Basic old")) is expected
+
+
+def test_nothing_is_authorized_without_credentials():
+    assert not is_authorized([""], ())
+    assert not is_authorized(["anything"], ())
+
+
+def test_recent_ids_forget_the_oldest_first():
+    recent = RecentIds(3)
+    for item in "abcd":
+        recent.add(item)
+    assert len(recent) == 3 and "a" not in recent and "d" in recent
+    recent.add("b")  # refreshed: now the newest
+    recent.add("e")
+    assert "b" in recent and "c" not in recent

@@ -1,0 +1,107 @@
+"""The receiver on a real functions-framework server (gunicorn + uvicorn), over real HTTP."""
+
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import PREVIOUS_SECRET, SECRETS
+from helpers import auth, deactivations
+from okta_simulator import payloads
+from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver
+from okta_simulator.transport import exchange
+
+JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def post(url, document, secret=DEV_SECRET):
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return exchange(url, "POST", {**JSON, **auth(secret)}, body)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalReceiver(env={"OKTA_HOOK_SECRET": DEV_SECRET,
+                            "OKTA_HOOK_SECRET_PREVIOUS": PREVIOUS_SECRET}) as receiver:
+        yield receiver
+        for secret in SECRETS:
+            assert secret not in receiver.output(), "a credential reached the log"
+
+
+def test_serves_in_asgi_mode_under_functions_framework(server):
+    reply = exchange(server.url, "GET", {"X-Okta-Verification-Challenge": "c1", **auth()})
+    assert reply.status == 200
+    assert json.loads(reply.body) == {"verification": "c1"}
+    assert reply.headers["server"] == "uvicorn"
+
+
+def test_a_deactivation_is_logged_by_the_server(server):
+    delivery = payloads.envelope([payloads.deactivation("John Doe", "john.doe@example.com")])
+    reply = post(server.url, delivery)
+    assert (reply.status, reply.body) == (200, b"")
+    [line] = server.wait_for_records(lambda r: r.get("eventId") == delivery["eventId"])
+    assert line["message"] == ("The user John Doe (john.doe@example.com) has been deactivated "
+                               "on the Okta org!")
+
+
+def test_rotation_accepts_current_and_previous_only(server):
+    for secret, status in ((DEV_SECRET, 200), (PREVIOUS_SECRET, 200),
+                           ("Basic bmV3OnNlY3JldA==", 401)):
+        assert post(server.url, payloads.envelope([]), secret).status == status
+
+
+def test_32_concurrent_connections_get_whole_log_lines(server):
+    deliveries = [payloads.envelope([payloads.deactivation(f"Person {i} " + "x" * 3000,
+                                                           f"p{i}@example.com")
+                                     for i in range(5)]) for _ in range(64)]
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(lambda d: post(server.url, d).status, deliveries))
+    assert statuses == [200] * 64
+    ids = {d["eventId"] for d in deliveries}
+    lines = server.wait_for_records(lambda r: r.get("eventId") in ids, count=64 * 5)
+    assert len(deactivations(lines)) == 64 * 5  # log_records() parsed every line as JSON
+
+
+def test_a_20_mib_body_is_413_and_the_server_goes_on(server):
+    huge = b'{"data": {"events": [' + b" " * (20 * 1024 * 1024) + b"]}}"
+    assert post(server.url, huge).status == 413
+    assert post(server.url, payloads.envelope([])).status == 200
+
+
+def test_a_20_mib_chunked_body_is_413(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Authorization: " + DEV_SECRET.encode() + b"\r\n\r\n")
+        chunk = b"x" * (1024 * 1024)
+        try:
+            for _ in range(20):
+                conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the rest arrived, as it should
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_deep_nesting_is_400(server):
+    reply = post(server.url, b"[" * 1_000_000)
+    assert reply.status == 400
+    assert b"nested too deeply" in reply.body
+
+
+@pytest.mark.parametrize("credential", [b"Basic \xc3\xa9t\xc3\xa9", b"\xff\xfe", b"Basic ZGV2\x80"])
+def test_non_ascii_credentials_are_401(server, credential):
+    reply = exchange(server.url, "POST", {**JSON, "Authorization": credential},
+                     json.dumps(payloads.envelope([])).encode())
+    assert reply.status == 401
+    assert json.loads(reply.body) == {"error": "missing or wrong Authorization header"}
+
+
+def test_without_a_secret_the_server_fails_closed():
+    with LocalReceiver(env={}) as receiver:
+        reply = post(receiver.url, payloads.envelope([]), secret="")
+        assert reply.status == 503
+        critical = receiver.wait_for_records(lambda r: r["severity"] == "CRITICAL")
+    assert [r["message"] for r in critical] == [
+        "Okta event hook receiver misconfigured: OKTA_HOOK_SECRET is not set: "
+        "every request is refused"]

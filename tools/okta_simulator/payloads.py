@@ -1,0 +1,67 @@
+"""Okta-shaped event hook deliveries: the envelope and System Log events Okta sends.
+
+Shapes follow Okta's documented samples (see shared/OKTA_PROTOCOL.md), including the nulls and
+string "null"s real events carry, so the receiver is exercised on what it will meet.
+"""
+
+import uuid
+from datetime import datetime, timezone
+
+ORG_URL = "https://example.okta.com"
+ADMIN = {"id": "00u1admin0000000000", "type": "User", "alternateId": "admin@example.com",
+         "displayName": "Okta Admin", "detailEntry": None}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def user_target(name: str, login: str) -> dict:
+    return {"id": "00u" + uuid.uuid4().hex[:17], "type": "User", "alternateId": login,
+            "displayName": name, "detailEntry": None}
+
+
+def system_log_event(event_type: str, targets: list, result: str = "SUCCESS") -> dict:
+    """One System Log LogEvent of `event_type` done by an admin to `targets`."""
+    return {
+        "uuid": str(uuid.uuid4()),
+        "published": now(),
+        "eventType": event_type,
+        "version": "0",
+        "displayMessage": "Deactivate Okta user",
+        "severity": "INFO",
+        "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0", "os": "Mac OS X",
+                                 "browser": "CHROME"},
+                   "zone": "null", "device": "Computer", "id": None, "ipAddress": "203.0.113.7",
+                   "geographicalContext": None},
+        "device": None,
+        "actor": ADMIN,
+        "outcome": {"result": result, "reason": None},
+        "target": targets,
+        "transaction": {"type": "WEB", "id": "Xa1b2c3d4", "detail": {}},
+        "debugContext": {"debugData": {"requestUri": "/api/v1/users/00u1/lifecycle/deactivate"}},
+        "legacyEventType": "core.user.config.user_deactivated",
+        "authenticationContext": {"authenticationStep": 0, "externalSessionId": "102abc"},
+        "securityContext": {"asNumber": None, "asOrg": None, "isp": None, "domain": None,
+                            "isProxy": None},
+        "request": {"ipChain": [{"ip": "203.0.113.7", "version": "V4", "source": None}]},
+    }
+
+
+def deactivation(name: str, login: str, result: str = "SUCCESS") -> dict:
+    """A `user.lifecycle.deactivate` event for the user `name` with login `login`."""
+    return system_log_event("user.lifecycle.deactivate", [user_target(name, login)], result)
+
+
+def envelope(events: list, event_id: str | None = None) -> dict:
+    """The delivery Okta POSTs to the hook: a CloudEvents 0.1 style envelope around `events`."""
+    return {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": f"{ORG_URL}/api/v1/eventHooks/who8example0000000000",
+        "eventId": event_id or str(uuid.uuid4()),
+        "eventTime": now(),
+        "contentType": "application/json",
+        "data": {"events": events},
+    }
