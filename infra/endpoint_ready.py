@@ -5,9 +5,11 @@ then Google's front end answers 403 or 404, and an Okta verification sent in tha
 The receiver answers an unauthenticated GET with its own 401 JSON error, so that answer proves the
 function is live and public. Okta's verification is made to depend on this resource.
 
-The provider is serialized into the stack's state by Pulumi (dill, by value), so it imports what it
-uses inside its methods and relies on the standard library only.
+The provider is serialized into the stack's state by Pulumi and run from there, so it imports what
+it uses inside its methods and relies on the standard library only.
 """
+
+import inspect
 
 import pulumi
 from pulumi.dynamic import CreateResult, ResourceProvider, UpdateResult
@@ -16,6 +18,21 @@ DEFAULT_TIMEOUT_SECONDS = 300
 DEFAULT_POLL_SECONDS = 5.0
 
 
+def stored_by_value(cls):
+    """Make dill store `cls` and its methods by value, code included.
+
+    Pulumi pickles a dynamic provider with dill, which stores classes and functions of importable
+    modules by reference; Pulumi's provider host cannot import infra/ (pulumi/pulumi#7453).
+    What appears to come from __main__ and cannot be found there is stored by value.
+    """
+    cls.__module__ = "__main__"
+    for member in vars(cls).values():
+        if inspect.isfunction(member):
+            member.__module__ = "__main__"
+    return cls
+
+
+@stored_by_value
 class EndpointReadyProvider(ResourceProvider):
     def create(self, props):
         return CreateResult(id_=props["url"], outs={**props, **self._wait(props)})
@@ -23,8 +40,7 @@ class EndpointReadyProvider(ResourceProvider):
     def update(self, _id, _olds, news):
         return UpdateResult(outs={**news, **self._wait(news)})
 
-    @staticmethod
-    def _wait(props) -> dict:
+    def _wait(self, props) -> dict:
         import json
         import time
         import urllib.error

@@ -32,7 +32,12 @@ class StackSettings:
 
 def load_settings() -> StackSettings:
     config = pulumi.Config()  # the project's namespace: okta-event-hook:*
-    events = config.get_object("events") or DEFAULT_EVENTS
+    try:
+        events = config.get_object("events")
+    except pulumi.ConfigTypeError:
+        events = None  # not JSON: reported by check() below with an example
+    else:
+        events = DEFAULT_EVENTS if events is None else events
     settings = StackSettings(
         hook_secret=config.require_secret("hookSecret"),
         previous_hook_secret=config.get_secret("previousHookSecret"),

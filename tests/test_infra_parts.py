@@ -1,0 +1,134 @@
+"""The Pulumi program's own logic: the content-addressed archive and the readiness gate."""
+
+import base64
+import http.server
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from okta_simulator.local_receiver import LocalReceiver
+from stack_harness import INFRA
+
+sys.path.insert(0, str(INFRA))
+from endpoint_ready import EndpointReadyProvider  # noqa: E402
+from function_archive import FUNCTION_DIR, content_hash, function_archive, source_files  # noqa: E402
+
+
+def make_tree(root, files):
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_the_archive_holds_exactly_the_function_sources():
+    names = set(source_files())
+    assert {"main.py", "requirements.txt", "okta_hook/receiver.py"} <= names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert all((FUNCTION_DIR / n).is_file() for n in names)
+
+
+def test_the_object_name_follows_the_content(tmp_path):
+    tree = make_tree(tmp_path, {"main.py": "print(1)\n", "requirements.txt": "x==1\n"})
+    name, _ = function_archive(tree)
+    assert name == f"function-source-{content_hash(source_files(tree))[:16]}.zip"
+
+    make_tree(tree, {"__pycache__/main.cpython-311.pyc": "junk", ".main.py.swp": "junk"})
+    assert function_archive(tree)[0] == name  # caches and editor files change nothing
+
+    make_tree(tree, {"main.py": "print(2)\n"})
+    changed, _ = function_archive(tree)
+    assert changed != name
+    make_tree(tree, {"main.py": "print(1)\n", "extra/helper.py": ""})
+    assert function_archive(tree)[0] not in (name, changed)
+
+
+def test_a_function_folder_without_main_is_refused(tmp_path):
+    import pulumi
+
+    make_tree(tmp_path, {"requirements.txt": ""})
+    with pytest.raises(pulumi.RunError, match="must hold main.py and requirements.txt"):
+        function_archive(tmp_path)
+
+
+# --- the readiness gate -------------------------------------------------------------------------
+
+def props(url, timeout=5.0):
+    return {"url": url, "timeoutSeconds": timeout, "pollSeconds": 0.05, "answered": None}
+
+
+def test_ready_once_the_real_receiver_answers_for_itself():
+    with LocalReceiver() as receiver:
+        result = EndpointReadyProvider().create(props(receiver.url))
+    assert result.id == receiver.url
+    assert result.outs["answered"] == 401
+
+
+class Stub(http.server.BaseHTTPRequestHandler):
+    """Google's front end before the invoker binding has spread: 403, then (optionally) the
+    receiver. `answers` is a list of (status, body) consumed in order; the last one repeats."""
+
+    answers = []
+
+    def do_GET(self):
+        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", Stub
+    server.shutdown()
+    server.server_close()
+
+
+def test_keeps_waiting_through_forbidden_answers(stub):
+    url, handler = stub
+    handler.answers = [(403, b"<html>Forbidden</html>")] * 3 + [
+        (401, b'{"error": "missing or wrong Authorization header"}')]
+    assert EndpointReadyProvider().create(props(url)).outs["answered"] == 401
+
+
+def test_gives_up_with_the_last_answer_when_the_receiver_never_answers(stub):
+    url, handler = stub
+    handler.answers = [(403, b"<html>Forbidden</html>")]
+    with pytest.raises(Exception, match=r"did not answer as the receiver within 0 s \(last "
+                                        r"answer: HTTP 403\)"):
+        EndpointReadyProvider().create(props(url, timeout=0.2))
+
+
+def test_reports_a_misconfigured_receiver_at_once(stub):
+    url, handler = stub
+    handler.answers = [(503, b'{"error": "the receiver is misconfigured; see its logs"}')]
+    with pytest.raises(Exception, match="live but misconfigured"):
+        EndpointReadyProvider().create(props(url, timeout=60))
+
+
+def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():
+    """Pulumi stores the provider in state with dill and runs it in a separate provider host,
+    where infra/ is not importable: it must work from the serialized bytes alone."""
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    blob = serialize_provider(EndpointReadyProvider())
+    script = ("import base64, json, sys, dill\n"
+              "provider = dill.loads(base64.b64decode(sys.argv[1]))\n"
+              "print(json.dumps(provider.create(json.loads(sys.argv[2])).outs))\n")
+    with LocalReceiver() as receiver:
+        done = subprocess.run([sys.executable, "-I", "-c", script, blob,
+                               json.dumps(props(receiver.url))],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["answered"] == 401
+    assert base64.b64decode(blob)  # really the serialized form

@@ -1,0 +1,240 @@
+"""The Pulumi program under mocks: what `pulumi up` would ask Google Cloud and Okta to create."""
+
+import json
+
+import pulumi
+import pytest
+
+from stack_harness import GCP_PROJECT, is_secret, reveal, run_program
+
+SECRET = "Basic b2t0YTpzM2NyZXQtZm9yLXRlc3Rz"
+PREVIOUS = "Basic b2xkOnByZXZpb3VzLXNlY3JldA=="
+FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+HOOK = "okta:index/eventHook:EventHook"
+VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
+SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook"
+
+
+def deploy(monkeypatch, tmp_path, **config):
+    """Run the program from an unrelated directory, with the dev stack's basic config."""
+    monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
+    values = {"gcp:project": GCP_PROJECT, "gcp:region": "us-central1",
+              "okta-event-hook:hookSecret": SECRET}
+    values.update({(k if ":" in k else f"okta-event-hook:{k}"): v for k, v in config.items()})
+    # The engine hands every config value over as a string: structured ones as JSON.
+    values = {k: v if isinstance(v, str) else json.dumps(v)
+              for k, v in values.items() if v is not None}
+    secret_keys = [k for k in values if k.endswith(("hookSecret", "HookSecret"))]
+    return run_program(values, tuple(secret_keys))
+
+
+@pytest.fixture
+def stack(monkeypatch, tmp_path):
+    return deploy(monkeypatch, tmp_path)
+
+
+def function_config(stack):
+    return stack.one(FUNCTION).inputs
+
+
+# --- Okta ---------------------------------------------------------------------------------------
+
+def test_the_hook_points_at_the_function_url(stack):
+    hook = stack.one(HOOK).inputs
+    assert hook["channel"] == {"type": "HTTP", "version": "1.0.0", "uri": URL}
+    assert hook["status"] == "ACTIVE"
+    assert hook["name"] == "okta-event-hook"
+    assert stack.outputs["functionUrl"] == (URL, False)
+
+
+def test_the_hook_auth_header_is_the_configured_secret_and_stays_secret(stack):
+    hook = stack.one(HOOK)
+    assert is_secret(hook.inputs["auth"])
+    assert reveal(hook.inputs["auth"]) == {"type": "HEADER", "key": "Authorization",
+                                           "value": SECRET}
+    assert "auth" in hook.additional_secret_outputs
+
+
+def test_the_events_config_drives_the_subscription(monkeypatch, tmp_path, stack):
+    assert stack.one(HOOK).inputs["events"] == ["user.lifecycle.deactivate"]
+    events = ["user.lifecycle.deactivate", "user.lifecycle.suspend"]
+    assert deploy(monkeypatch, tmp_path, events=events).one(HOOK).inputs["events"] == events
+
+
+def test_verification_waits_for_a_live_public_function_and_reruns_when_the_uri_changes(stack):
+    verification = stack.one(VERIFICATION)
+    assert verification.inputs["eventHookId"] == "who1a2b3c4d5e6f7g8h9"
+    for resource_type in (FUNCTION, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+                          "pulumi-python:dynamic:Resource"):
+        assert stack.urn_of(resource_type) in verification.dependencies
+    assert verification.replacement_trigger == URL
+
+
+def test_the_readiness_gate_watches_the_function_url_after_the_invoker_binding(stack):
+    ready = stack.one("pulumi-python:dynamic:Resource")
+    assert ready.inputs["url"] == URL
+    assert stack.urn_of("gcp:cloudrunv2/serviceIamMember:ServiceIamMember") in ready.dependencies
+
+
+def test_the_hook_is_updated_only_after_the_function(stack):
+    assert stack.urn_of(FUNCTION) in stack.one(HOOK).dependencies
+
+
+# --- Google Cloud -------------------------------------------------------------------------------
+
+def test_the_secret_version_holds_the_configured_secret_as_a_secret(stack):
+    version = stack.one(SECRET_VERSION)
+    assert is_secret(version.inputs["secretData"])
+    assert reveal(version.inputs["secretData"]) == SECRET
+    assert version.inputs["secret"] == f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret"
+
+
+def test_the_function_reads_its_secret_from_secret_manager_pinned_to_the_version(stack):
+    service = function_config(stack)["serviceConfig"]
+    assert service["secretEnvironmentVariables"] == [{
+        "key": "OKTA_HOOK_SECRET", "projectId": GCP_PROJECT,
+        "secret": "okta-event-hook-hook-secret", "version": "1"}]
+    assert "environmentVariables" not in service  # never a plain variable
+
+
+def test_the_runtime_account_may_read_that_secret_only(stack):
+    [accessor] = stack.by_type["gcp:secretmanager/secretIamMember:SecretIamMember"]
+    runtime = f"okta-event-hook-run@{GCP_PROJECT}.iam.gserviceaccount.com"
+    assert accessor.inputs == {
+        "secretId": f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret",
+        "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{runtime}"}
+    assert function_config(stack)["serviceConfig"]["serviceAccountEmail"] == runtime
+    assert stack.urn_of("gcp:secretmanager/secretIamMember:SecretIamMember") in \
+        stack.one(FUNCTION).dependencies
+    project_roles = [r.inputs["role"] for r in stack.by_type["gcp:projects/iAMMember:IAMMember"]]
+    assert project_roles == ["roles/cloudbuild.builds.builder"]
+
+
+def test_the_function_is_public_through_cloud_run_invoker(stack):
+    invoker = stack.one("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").inputs
+    assert invoker == {
+        "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
+        "member": "allUsers",
+        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/okta-event-hook"}
+    assert "gcp:cloudfunctionsv2/functionIamMember:FunctionIamMember" not in stack.by_type
+
+
+def test_the_function_runs_the_receiver_with_safe_defaults(stack):
+    function = function_config(stack)
+    assert function["name"] == "okta-event-hook" and function["location"] == "us-central1"
+    build = function["buildConfig"]
+    assert build["runtime"] == "python312" and build["entryPoint"] == "okta_event_hook"
+    assert build["serviceAccount"] == (f"projects/{GCP_PROJECT}/serviceAccounts/"
+                                       f"okta-event-hook-build@{GCP_PROJECT}.iam.gserviceaccount.com")
+    storage = build["source"]["storageSource"]
+    assert storage["bucket"] == "source-4f1c2e7"
+    assert storage["object"].startswith("function-source-") and storage["object"].endswith(".zip")
+    service = function["serviceConfig"]
+    assert {k: service[k] for k in ("availableMemory", "availableCpu", "minInstanceCount",
+                                    "maxInstanceCount", "maxInstanceRequestConcurrency",
+                                    "ingressSettings", "timeoutSeconds")} == {
+        "availableMemory": "512Mi", "availableCpu": "1", "minInstanceCount": 1,
+        "maxInstanceCount": 10, "maxInstanceRequestConcurrency": 80,
+        "ingressSettings": "ALLOW_ALL", "timeoutSeconds": 10}
+
+
+def test_tuning_comes_from_config(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, functionName="hooks-prod", hookName="Prod hook",
+                   memory="1Gi", cpu="2", minInstances=0, maxInstances=3, concurrency=40)
+    service = function_config(stack)["serviceConfig"]
+    assert (service["availableMemory"], service["availableCpu"], service["minInstanceCount"],
+            service["maxInstanceCount"], service["maxInstanceRequestConcurrency"]) == (
+        "1Gi", "2", 0, 3, 40)
+    assert function_config(stack)["name"] == "hooks-prod"
+    assert stack.one(HOOK).inputs["name"] == "Prod hook"
+    assert "hooks-prod" in stack.outputs["deactivationLogQuery"][0]
+
+
+def test_apis_are_enabled_first_and_left_enabled_on_destroy(stack):
+    apis = stack.by_type["gcp:projects/service:Service"]
+    assert {a.inputs["service"] for a in apis} >= {
+        "cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
+        "artifactregistry.googleapis.com", "secretmanager.googleapis.com"}
+    assert all(a.inputs["disableOnDestroy"] is False for a in apis)
+    assert {a.urn for a in apis} <= set(stack.one(FUNCTION).dependencies)
+
+
+def test_the_source_bucket_is_private(stack):
+    bucket = stack.one("gcp:storage/bucket:Bucket").inputs
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["location"] == "us-central1"
+
+
+# --- rotation -----------------------------------------------------------------------------------
+
+def test_a_previous_secret_reaches_the_function_during_a_rotation(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
+    variables = function_config(stack)["serviceConfig"]["secretEnvironmentVariables"]
+    assert [(v["key"], v["secret"]) for v in variables] == [
+        ("OKTA_HOOK_SECRET", "okta-event-hook-hook-secret"),
+        ("OKTA_HOOK_SECRET_PREVIOUS", "okta-event-hook-hook-secret-previous")]
+    versions = {reveal(v.inputs["secretData"]) for v in stack.by_type[SECRET_VERSION]}
+    assert versions == {SECRET, PREVIOUS}
+    assert len(stack.by_type["gcp:secretmanager/secretIamMember:SecretIamMember"]) == 2
+    # Okta keeps sending only the current secret.
+    assert reveal(stack.one(HOOK).inputs["auth"])["value"] == SECRET
+
+
+# --- secrets never leak -------------------------------------------------------------------------
+
+def _plain_strings(value):
+    """Every string in `value` that is not inside a secret."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _plain_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _plain_strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_input_or_output_holds_a_secret_outside_a_secret(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
+    credentials = [SECRET, PREVIOUS, SECRET.split()[1], PREVIOUS.split()[1]]
+    for registration in stack.registrations:
+        for text in _plain_strings(registration.inputs):
+            assert not any(c in text for c in credentials), registration.name
+    for name, (value, secret) in stack.outputs.items():
+        assert secret or not any(c in str(value) for c in credentials), name
+
+
+# --- config errors ------------------------------------------------------------------------------
+
+def test_a_missing_hook_secret_is_a_clear_config_error(monkeypatch, tmp_path):
+    with pytest.raises(pulumi.ConfigMissingError) as error:
+        deploy(monkeypatch, tmp_path, hookSecret=None)
+    assert "okta-event-hook:hookSecret" in str(error.value)
+    assert "pulumi config set --secret" in str(error.value)
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"events": []}, "okta-event-hook:events must be a non-empty list"),
+    ({"events": "user.lifecycle.deactivate"}, "okta-event-hook:events must be a non-empty list"),
+    ({"events": [f"type.{i}" for i in range(301)]}, "Okta allows 300"),
+    ({"functionName": "Okta_Hook"}, "okta-event-hook:functionName"),
+    ({"memory": "512"}, "okta-event-hook:memory"),
+    ({"cpu": "half"}, "okta-event-hook:cpu"),
+    ({"cpu": "0.5"}, "raise cpu or set concurrency to 1"),
+    ({"minInstances": 5, "maxInstances": 2}, "okta-event-hook:minInstances"),
+    ({"maxInstances": 0, "minInstances": 0}, "maxInstances at least 1"),
+    ({"concurrency": 0}, "okta-event-hook:concurrency"),
+])
+def test_invalid_config_fails_before_anything_is_created(monkeypatch, tmp_path, config, message):
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, **config)
+    assert message in str(error.value)
+
+
+def test_one_request_at_a_time_may_use_a_fraction_of_a_cpu(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, cpu="0.5", concurrency=1, memory="256Mi")
+    assert function_config(stack)["serviceConfig"]["availableCpu"] == "0.5"
