@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
+SIMULATOR := PYTHONPATH=tools $(BIN)/python -m okta_simulator
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
 
-.PHONY: setup test run
+.PHONY: setup test run demo smoke
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -22,3 +23,12 @@ test: setup
 run: setup
 	OKTA_HOOK_SECRET='$(DEV_SECRET)' $(BIN)/functions-framework \
 	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
+
+# The whole flow locally: receiver up, Okta's verification and a deactivation, log line, receiver down.
+demo: setup
+	@PYTHONPATH=tools $(BIN)/python -m okta_simulator.demo
+
+# Verify and deliver against the deployed stack (needs the Pulumi CLI and a deployed stack).
+smoke: setup
+	@url="$$(pulumi stack output functionUrl)" && \
+	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"

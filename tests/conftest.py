@@ -7,6 +7,7 @@ from functions_framework import create_app
 from starlette.testclient import TestClient
 
 from okta_simulator.local_receiver import DEV_SECRET, SOURCE, TARGET
+from stub_server import StubServer
 
 PREVIOUS_SECRET = "Basic cHJldmlvdXM6b2xkLXNlY3JldA=="  # previous:old-secret
 RECEIVER_ENV = ("OKTA_HOOK_SECRET", "OKTA_HOOK_SECRET_PREVIOUS", "OKTA_HOOK_AUTH_HEADER",
@@ -58,3 +59,10 @@ def make_client(monkeypatch, log):
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def stub():
+    """A scripted HTTP server on loopback (see stub_server.py)."""
+    with StubServer() as server:
+        yield server

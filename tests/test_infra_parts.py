@@ -1,11 +1,9 @@
 """The Pulumi program's own logic: the content-addressed archive and the readiness gate."""
 
 import base64
-import http.server
 import json
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -67,53 +65,25 @@ def test_ready_once_the_real_receiver_answers_for_itself():
     assert result.outs["answered"] == 401
 
 
-class Stub(http.server.BaseHTTPRequestHandler):
-    """Google's front end before the invoker binding has spread: 403, then (optionally) the
-    receiver. `answers` is a list of (status, body) consumed in order; the last one repeats."""
-
-    answers = []
-
-    def do_GET(self):
-        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def stub():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", Stub
-    server.shutdown()
-    server.server_close()
-
-
 def test_keeps_waiting_through_forbidden_answers(stub):
-    url, handler = stub
-    handler.answers = [(403, b"<html>Forbidden</html>")] * 3 + [
-        (401, b'{"error": "missing or wrong Authorization header"}')]
-    assert EndpointReadyProvider().create(props(url)).outs["answered"] == 401
+    stub.answer(*[(403, b"<html>Forbidden</html>")] * 3,
+                (401, b'{"error": "missing or wrong Authorization header"}'))
+    assert EndpointReadyProvider().create(props(stub.url)).outs["answered"] == 401
+    assert len(stub.script.received) == 4
 
 
 def test_gives_up_with_the_last_answer_when_the_receiver_never_answers(stub):
-    url, handler = stub
-    handler.answers = [(403, b"<html>Forbidden</html>")]
+    stub.answer((403, b"<html>Forbidden</html>"))
     with pytest.raises(Exception, match=r"did not answer as the receiver within 0 s \(last "
                                         r"answer: HTTP 403\)"):
-        EndpointReadyProvider().create(props(url, timeout=0.2))
+        EndpointReadyProvider().create(props(stub.url, timeout=0.2))
 
 
 def test_reports_a_misconfigured_receiver_at_once(stub):
-    url, handler = stub
-    handler.answers = [(503, b'{"error": "the receiver is misconfigured; see its logs"}')]
+    stub.answer((503, b'{"error": "the receiver is misconfigured; see its logs"}'))
     with pytest.raises(Exception, match="live but misconfigured"):
-        EndpointReadyProvider().create(props(url, timeout=60))
+        EndpointReadyProvider().create(props(stub.url, timeout=60))
+    assert len(stub.script.received) == 1
 
 
 def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():

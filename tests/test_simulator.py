@@ -1,0 +1,181 @@
+"""The Okta simulator: against the real receiver on a real server, and Okta's judgement rules
+against a scripted stub."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from okta_simulator import okta_rules, payloads
+from okta_simulator.__main__ import main
+from okta_simulator.local_receiver import DEV_SECRET, REPO, LocalReceiver
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    with LocalReceiver() as server:
+        yield server
+
+
+def run(capsys, *argv, secret=DEV_SECRET):
+    """Run the command line; return (exit status, stdout, stderr)."""
+    status = main([*(["--secret", secret] if secret else []), *argv])
+    out, err = capsys.readouterr()
+    assert DEV_SECRET not in out + err and DEV_SECRET.split()[1] not in out + err
+    return status, out, err
+
+
+# --- against the real receiver ------------------------------------------------------------------
+
+def test_verify_passes_against_the_receiver(capsys, receiver):
+    status, out, _ = run(capsys, "verify", receiver.url)
+    assert status == 0
+    assert out.startswith("verify: VERIFIED  HTTP 200 in ")
+
+
+def test_deliver_reaches_the_receivers_log(capsys, receiver):
+    status, out, _ = run(capsys, "deliver", receiver.url, "--user", "Ann Lee",
+                         "--login", "ann.lee@example.com")
+    assert status == 0 and out.startswith("deliver: DELIVERED 1 event(s)  HTTP 200")
+    [line] = receiver.wait_for_records(lambda r: r.get("login") == "ann.lee@example.com")
+    assert line["message"] == ("The user Ann Lee (ann.lee@example.com) has been deactivated on "
+                               "the Okta org!")
+
+
+def test_a_wrong_secret_is_reported_as_dropped(capsys, receiver):
+    status, out, _ = run(capsys, "deliver", receiver.url, secret="Basic d3Jvbmc6d3Jvbmc=")
+    assert status == 1
+    assert "DROPPED 1 event(s)  HTTP 401" in out and "never retries a 4xx" in out
+
+
+def test_a_batch_of_1000_is_delivered_within_oktas_timeout(capsys, receiver):
+    status, out, _ = run(capsys, "deliver", receiver.url, "--user", "Batch User",
+                         "--login", "batch@example.com", "--count", "1000")
+    assert status == 0, out
+    assert out.startswith("deliver: DELIVERED 1000 event(s)  HTTP 200")
+    lines = receiver.wait_for_records(lambda r: r.get("login", "").startswith("batch+"),
+                                      count=1000)
+    assert len(lines) == 1000
+    assert {r["displayName"] for r in lines} == {f"Batch User {i}" for i in range(1, 1001)}
+
+
+def test_other_event_types_are_sent_as_asked(capsys, stub):
+    status, _, _ = run(capsys, "deliver", stub.url, "--event-type", "user.account.lock",
+                       "--count", "2")
+    assert status == 0
+    [(method, headers, body)] = stub.script.received
+    delivery = json.loads(body)
+    assert method == "POST" and headers["Authorization"] == DEV_SECRET
+    assert headers["Content-Type"] == "application/json"
+    assert delivery["eventType"] == "com.okta.event_hook"
+    assert [e["eventType"] for e in delivery["data"]["events"]] == ["user.account.lock"] * 2
+
+
+def test_replay_sends_the_file_unchanged(capsys, stub, tmp_path):
+    saved = tmp_path / "preview.json"
+    saved.write_bytes(b'{"data":{"events":[]},\n  "eventId": "x\\u00e9"}')
+    status, out, _ = run(capsys, "replay", stub.url, str(saved))
+    assert status == 0 and out.startswith("replay: DELIVERED")
+    assert stub.script.received[0][2] == saved.read_bytes()
+
+
+def test_smoke_verifies_then_delivers_a_findable_user(capsys, receiver):
+    status, out, _ = run(capsys, "smoke", receiver.url)
+    assert status == 0
+    name = out.split('jsonPayload.displayName="')[1].split('"')[0]
+    assert name.startswith("Smoke Test ")
+    assert receiver.wait_for_records(lambda r: r.get("displayName") == name)
+
+
+# --- usage --------------------------------------------------------------------------------------
+
+def test_the_secret_may_come_from_the_environment(capsys, monkeypatch, receiver):
+    monkeypatch.setenv("OKTA_HOOK_SECRET", DEV_SECRET)
+    assert run(capsys, "verify", receiver.url, secret=None)[0] == 0
+
+
+def test_no_secret_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.delenv("OKTA_HOOK_SECRET", raising=False)
+    status, out, err = run(capsys, "verify", "http://127.0.0.1:9/", secret=None)
+    assert status == 2 and "pass --secret or set OKTA_HOOK_SECRET" in err and out == ""
+
+
+def test_unmatched_users_and_logins_are_a_usage_error(capsys):
+    status, _, err = run(capsys, "deliver", "http://127.0.0.1:9/", "--user", "A")
+    assert status == 2 and "one --login for each --user" in err
+
+
+def test_an_unreadable_file_is_a_usage_error(capsys, tmp_path):
+    status, _, err = run(capsys, "replay", "http://127.0.0.1:9/", str(tmp_path / "missing.json"))
+    assert status == 2 and "cannot read" in err
+
+
+# --- Okta's judgement ---------------------------------------------------------------------------
+
+def delivery_body() -> bytes:
+    return json.dumps(payloads.envelope([payloads.deactivation("A B", "a@example.com")])).encode()
+
+
+def test_a_5xx_is_retried_once_then_dropped(stub):
+    stub.answer((500, b"boom"))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert not verdict.ok
+    assert [a.status for a in verdict.attempts] == [500, 500]
+    assert "retried once and gave up" in verdict.summary
+    assert len(stub.script.received) == 2
+
+
+def test_a_5xx_then_a_200_is_delivered_on_the_retry(stub):
+    stub.answer((503, b""), (200, b""))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert verdict.ok and "attempt 2 of 2" in verdict.summary
+
+
+def test_a_4xx_is_dropped_without_a_retry(stub):
+    stub.answer((401, b'{"error": "missing or wrong Authorization header"}'))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert not verdict.ok and [a.status for a in verdict.attempts] == [401]
+    assert "missing or wrong Authorization header" in verdict.summary
+    assert len(stub.script.received) == 1
+
+
+def test_an_answer_after_3_seconds_is_a_timeout_retried_once(stub):
+    stub.answer((200, b"", okta_rules.OKTA_TIMEOUT_SECONDS + 0.3))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert not verdict.ok
+    assert [a.status for a in verdict.attempts] == [None, None]
+    assert "no answer" in verdict.summary
+
+
+def test_a_redirect_is_not_followed(stub):
+    stub.answer((302, b""))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert not verdict.ok and [a.status for a in verdict.attempts] == [302, 302]
+
+
+def test_a_verification_must_echo_the_challenge(stub):
+    stub.answer((200, b'{"verification": "something else"}'))
+    verdict = okta_rules.verify(stub.url, DEV_SECRET)
+    assert not verdict.ok and "the answer is wrong" in verdict.summary
+    method, headers, _ = stub.script.received[0]
+    assert method == "GET" and len(headers["X-Okta-Verification-Challenge"]) >= 32
+
+
+def test_nothing_listening_is_a_failed_delivery():
+    verdict = okta_rules.deliver("http://127.0.0.1:9/", DEV_SECRET, b"{}")
+    assert not verdict.ok and "no connection" in verdict.summary
+
+
+# --- make demo ----------------------------------------------------------------------------------
+
+def test_the_demo_passes_and_shows_john_does_log_line():
+    done = subprocess.run([sys.executable, "-m", "okta_simulator.demo"], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Demo passed." in done.stdout
+    assert ('"message": "The user John Doe (john.doe@example.com) has been deactivated on the '
+            'Okta org!"') in done.stdout
+    assert "REFUSED  HTTP 401" in done.stdout
