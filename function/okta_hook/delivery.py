@@ -17,17 +17,26 @@ class Delivery:
 
 
 async def read_body(request, limit: int) -> bytes:
-    """The request body, refusing (413) one longer than `limit` before reading it all."""
+    """The request body, refusing (413) one longer than `limit` before reading it all.
+
+    Reads the ASGI messages directly: Okta's bodies arrive in one or a few messages, and this
+    path runs on every delivery.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":  # the client went away mid-body
+            raise RequestRejected(400, "the request body ended early")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_delivery(body: bytes) -> Delivery:

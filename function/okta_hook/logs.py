@@ -15,7 +15,7 @@ _write_lock = threading.Lock()
 def log(severity: str, message: str, **fields) -> None:
     """Write one record whole, even when several threads log at once."""
     record = {"severity": severity, "message": message, **fields}
-    line = json.dumps(record, default=str) + "\n"
+    line = json.dumps(record) + "\n"  # fields are str, int or None
     with _write_lock:
         # Looked up on each call: functions-framework may redirect stdout to add execution ids.
         sys.stdout.write(line)

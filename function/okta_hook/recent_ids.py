@@ -4,11 +4,15 @@ Per instance and in memory: it catches Okta's retry of a delivery that reached u
 common case, without a database. The oldest id is forgotten first once `capacity` is reached.
 """
 
+from collections import OrderedDict
+
 
 class RecentIds:
     def __init__(self, capacity: int):
         self._capacity = capacity
-        self._ids: dict[str, None] = {}  # insertion-ordered: the first key is the oldest
+        # OrderedDict, not dict: forgetting the oldest of a plain dict (del d[next(iter(d))])
+        # slows down as deleted slots pile up at its front, on every request once it is full.
+        self._ids: OrderedDict[str, None] = OrderedDict()
 
     def __contains__(self, item: str) -> bool:
         return item in self._ids
@@ -17,7 +21,7 @@ class RecentIds:
         return len(self._ids)
 
     def add(self, item: str) -> None:
-        self._ids.pop(item, None)
         self._ids[item] = None
+        self._ids.move_to_end(item)
         if len(self._ids) > self._capacity:
-            del self._ids[next(iter(self._ids))]
+            self._ids.popitem(last=False)

@@ -103,6 +103,6 @@ class LocalReceiver:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
             except OSError:
-                time.sleep(0.02)
+                time.sleep(0.005)
         self.stop()
         raise TimeoutError(f"receiver did not listen on port {self.port} within {timeout} s")

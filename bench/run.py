@@ -1,0 +1,228 @@
+"""`make bench`: the receiver against functions-framework's own floor, side by side in one run.
+
+1. Throughput and latency: wrk, 16 connections, POSTing a one-event deactivation delivery (ids
+   unique per request) to the receiver and to empty functions in WSGI and ASGI mode, in
+   alternating rounds. Medians over the rounds; ratios against the best floor.
+2. Cold start: process spawn to the first 200 for a verification GET, receiver against the empty
+   ASGI function, alternating.
+3. Batch: one delivery of 1,000 events, time to acknowledgement, against the same body posted to
+   the empty ASGI function.
+
+Prints a table and rewrites bench/results.md. The machine is shared and noisy: read the medians
+and the ratios, not single figures.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from okta_simulator import payloads
+from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver
+from okta_simulator.transport import exchange
+
+BENCH = Path(__file__).resolve().parent
+FLOOR = BENCH / "floor.py"
+CONNECTIONS = 16
+TARGETS = {  # name -> LocalReceiver arguments
+    "receiver": {},
+    "empty ASGI": {"source": FLOOR, "target": "empty_asgi"},
+    "empty WSGI": {"source": FLOOR, "target": "empty_wsgi"},
+}
+GOALS = {"throughput ratio": 0.85, "p99 ratio": 1.5, "cold start ratio": 1.15, "batch ms": 100.0}
+
+
+def start(name: str) -> LocalReceiver:
+    server = LocalReceiver(env={"OKTA_HOOK_SECRET": DEV_SECRET}, **TARGETS[name])
+    return server.start()
+
+
+# --- 1. throughput and latency ------------------------------------------------------------------
+
+def delivery_template() -> str:
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    event["uuid"] = "event-__ID__"
+    return json.dumps(payloads.envelope([event], event_id="delivery-__ID__"))
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(url: str, seconds: float, body_file: str) -> dict:
+    """requests/s, p50 and p99 (ms) for one wrk run; fails on any non-2xx answer."""
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency",
+         "-s", str(BENCH / "delivery.lua"), url],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "BENCH_BODY": body_file, "BENCH_AUTH": DEV_SECRET})
+    out = done.stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw failed requests against {url}:\n{out}")
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
+        return float(value) * _UNITS[unit]
+
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99")}
+
+
+def throughput(rounds: int, seconds: float) -> dict:
+    results = {name: [] for name in TARGETS}
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file = os.path.join(tmp, "body.json")
+        Path(body_file).write_text(delivery_template())
+        servers = {name: start(name) for name in TARGETS}
+        try:
+            for server in servers.values():
+                wrk(server.url, 1, body_file)  # warm-up
+            for number in range(rounds):
+                order = list(servers) if number % 2 == 0 else list(reversed(servers))
+                for name in order:
+                    results[name].append(wrk(servers[name].url, seconds, body_file))
+            logged = len(servers["receiver"].wait_for_records(
+                lambda r: r.get("action") == "user.deactivated", count=1, timeout=5))
+            if not logged:
+                raise RuntimeError("the receiver logged no deactivation: it was not exercised")
+        finally:
+            for server in servers.values():
+                server.stop()
+    return {name: {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")}
+            for name, runs in results.items()}
+
+
+# --- 2. cold start ------------------------------------------------------------------------------
+
+def cold_start_once(name: str) -> float:
+    """Seconds from spawning functions-framework to the first 200 for a verification GET."""
+    headers = {"Authorization": DEV_SECRET, "X-Okta-Verification-Challenge": "cold"}
+    began = time.perf_counter()
+    server = start(name)
+    try:
+        while True:
+            try:
+                if exchange(server.url, "GET", headers, timeout=10).status == 200:
+                    return time.perf_counter() - began
+            except OSError:
+                pass
+            time.sleep(0.005)
+    finally:
+        server.stop()
+
+
+def cold_start(rounds: int) -> dict:
+    results = {"receiver": [], "empty ASGI": []}
+    for number in range(rounds):
+        order = list(results) if number % 2 == 0 else list(reversed(results))
+        for name in order:
+            results[name].append(cold_start_once(name))
+    return {name: statistics.median(values) * 1000 for name, values in results.items()}
+
+
+# --- 3. batch -----------------------------------------------------------------------------------
+
+def batch(rounds: int, size: int = 1000) -> dict:
+    results = {"receiver": [], "empty ASGI": []}
+    headers = {"Authorization": DEV_SECRET, "Content-Type": "application/json"}
+    servers = {name: start(name) for name in results}
+    try:
+        for number in range(rounds + 1):
+            events = [payloads.deactivation(f"User {i}", f"user{i}@example.com")
+                      for i in range(size)]
+            body = json.dumps(payloads.envelope(events)).encode()
+            for name, server in servers.items():
+                reply = exchange(server.url, "POST", headers, body, timeout=10)
+                if reply.status != 200:
+                    raise RuntimeError(f"{name} answered {reply.status} to a batch")
+                if number:  # the first round warms up
+                    results[name].append(reply.seconds)
+    finally:
+        for server in servers.values():
+            server.stop()
+    return {name: statistics.median(values) * 1000 for name, values in results.items()}
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def report(load: dict, cold: dict, batches: dict, args) -> tuple:
+    """(the results as Markdown tables, whether every target is met)."""
+    floor_name = max(("empty ASGI", "empty WSGI"), key=lambda n: load[n]["rps"])
+    floor, receiver = load[floor_name], load["receiver"]
+    ratios = {
+        "throughput ratio": receiver["rps"] / floor["rps"],
+        "p99 ratio": receiver["p99"] / floor["p99"],
+        "cold start ratio": cold["receiver"] / cold["empty ASGI"],
+        "batch ms": batches["receiver"],
+    }
+    met = {
+        "throughput ratio": ratios["throughput ratio"] >= GOALS["throughput ratio"],
+        "p99 ratio": ratios["p99 ratio"] <= GOALS["p99 ratio"],
+        "cold start ratio": ratios["cold start ratio"] <= GOALS["cold start ratio"],
+        "batch ms": ratios["batch ms"] <= GOALS["batch ms"],
+    }
+    lines = [
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.machine()}; "
+        f"wrk -t2 -c{CONNECTIONS}, {args.rounds} alternating rounds of {args.seconds:g} s, "
+        f"{args.cold_rounds} cold starts and {args.batch_rounds} batches each. Medians.",
+        "",
+        "| one-event delivery, 16 connections | requests/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, figures in load.items():
+        lines.append(f"| {name} | {figures['rps']:.0f} | {figures['p50']:.2f} | "
+                     f"{figures['p99']:.2f} |")
+    lines += [
+        "",
+        "| cold start: spawn to first 200 | ms |", "| --- | ---: |",
+        *(f"| {name} | {value:.0f} |" for name, value in cold.items()),
+        "",
+        "| batch of 1,000 events: time to acknowledgement | ms |", "| --- | ---: |",
+        *(f"| {name} | {value:.1f} |" for name, value in batches.items()),
+        "",
+        f"| target (best floor: {floor_name}) | measured | goal | met |",
+        "| --- | ---: | ---: | :---: |",
+        f"| receiver / floor requests/s | {ratios['throughput ratio']:.2f} | >= 0.85 | "
+        f"{'yes' if met['throughput ratio'] else 'NO'} |",
+        f"| receiver / floor p99 | {ratios['p99 ratio']:.2f} | <= 1.5 | "
+        f"{'yes' if met['p99 ratio'] else 'NO'} |",
+        f"| receiver / empty ASGI cold start | {ratios['cold start ratio']:.2f} | <= 1.15 | "
+        f"{'yes' if met['cold start ratio'] else 'NO'} |",
+        f"| batch of 1,000, ms | {ratios['batch ms']:.1f} | <= 100 | "
+        f"{'yes' if met['batch ms'] else 'NO'} |",
+    ]
+    return "\n".join(lines) + "\n", all(met.values())
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--rounds", type=int, default=5)
+    options.add_argument("--seconds", type=float, default=5)
+    options.add_argument("--cold-rounds", type=int, default=9)
+    options.add_argument("--batch-rounds", type=int, default=15)
+    options.add_argument("--results", type=Path, default=BENCH / "results.md")
+    args = options.parse_args()
+
+    print("throughput and latency...", file=sys.stderr)
+    load = throughput(args.rounds, args.seconds)
+    print("cold start...", file=sys.stderr)
+    cold = cold_start(args.cold_rounds)
+    print("batch...", file=sys.stderr)
+    batches = batch(args.batch_rounds)
+    table, all_met = report(load, cold, batches, args)
+    print(table)
+    args.results.write_text("# Benchmark results\n\nWritten by `make bench` (bench/run.py); "
+                            "see the README's Performance section.\n\n" + table)
+    return 0 if all_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
