@@ -4,10 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
 SIMULATOR := PYTHONPATH=tools $(BIN)/python -m okta_simulator
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
 
-.PHONY: setup test run demo smoke
+.PHONY: setup test run demo smoke bench
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -32,3 +33,10 @@ demo: setup
 smoke: setup
 	@url="$$(pulumi stack output functionUrl)" && \
 	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"
+
+# Receiver against functions-framework's empty functions, side by side; rewrites bench/results.md.
+# Needs wrk (Debian's package), installed here when missing.
+bench: setup
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
+	PYTHONPATH=tools $(BIN)/python bench/run.py

@@ -2,7 +2,8 @@
 
 1. Throughput and latency: wrk, 16 connections, POSTing a one-event deactivation delivery (ids
    unique per request) to the receiver and to empty functions in WSGI and ASGI mode, in
-   alternating rounds. Medians over the rounds; ratios against the best floor.
+   alternating rounds. Medians over the rounds; ratios against the best floor. A function that
+   only reads and parses the body is measured too, as a yardstick for what any receiver must do.
 2. Cold start: process spawn to the first 200 for a verification GET, receiver against the empty
    ASGI function, alternating.
 3. Batch: one delivery of 1,000 events, time to acknowledgement, against the same body posted to
@@ -36,6 +37,7 @@ TARGETS = {  # name -> LocalReceiver arguments
     "receiver": {},
     "empty ASGI": {"source": FLOOR, "target": "empty_asgi"},
     "empty WSGI": {"source": FLOOR, "target": "empty_wsgi"},
+    "read + json.loads only": {"source": FLOOR, "target": "parse_asgi"},
 }
 GOALS = {"throughput ratio": 0.85, "p99 ratio": 1.5, "cold start ratio": 1.15, "batch ms": 100.0}
 
@@ -56,23 +58,37 @@ def delivery_template() -> str:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, seconds: float, body_file: str) -> dict:
-    """requests/s, p50 and p99 (ms) for one wrk run; fails on any non-2xx answer."""
+def cpu_seconds(server: LocalReceiver) -> float:
+    """CPU time (user + system) used so far by the server and its workers."""
+    ticks = 0
+    for pid in server.process_ids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(server: LocalReceiver, seconds: float, body_file: str) -> dict:
+    """requests/s, p50 and p99 (ms) and the server's CPU per request (us) for one wrk run;
+    fails on any non-2xx answer. CPU per request is the steadier figure on a shared machine."""
+    cpu_before = cpu_seconds(server)
     done = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency",
-         "-s", str(BENCH / "delivery.lua"), url],
+         "-s", str(BENCH / "delivery.lua"), server.url],
         capture_output=True, text=True, check=True,
         env={**os.environ, "BENCH_BODY": body_file, "BENCH_AUTH": DEV_SECRET})
+    cpu = cpu_seconds(server) - cpu_before
     out = done.stdout
     if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk saw failed requests against {url}:\n{out}")
+        raise RuntimeError(f"wrk saw failed requests against {server.url}:\n{out}")
 
     def latency(percent: str) -> float:
         value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
         return float(value) * _UNITS[unit]
 
     rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
-    return {"rps": rps, "p50": latency("50"), "p99": latency("99")}
+    requests = int(re.search(r"^\s+(\d+) requests in", out, re.M).group(1))
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"),
+            "cpu_us": cpu / requests * 1e6}
 
 
 def throughput(rounds: int, seconds: float) -> dict:
@@ -83,11 +99,11 @@ def throughput(rounds: int, seconds: float) -> dict:
         servers = {name: start(name) for name in TARGETS}
         try:
             for server in servers.values():
-                wrk(server.url, 1, body_file)  # warm-up
+                wrk(server, 1, body_file)  # warm-up
             for number in range(rounds):
                 order = list(servers) if number % 2 == 0 else list(reversed(servers))
                 for name in order:
-                    results[name].append(wrk(servers[name].url, seconds, body_file))
+                    results[name].append(wrk(servers[name], seconds, body_file))
             logged = len(servers["receiver"].wait_for_records(
                 lambda r: r.get("action") == "user.deactivated", count=1, timeout=5))
             if not logged:
@@ -95,7 +111,8 @@ def throughput(rounds: int, seconds: float) -> dict:
         finally:
             for server in servers.values():
                 server.stop()
-    return {name: {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")}
+    return {name: {key: statistics.median(run[key] for run in runs)
+                   for key in ("rps", "p50", "p99", "cpu_us")}
             for name, runs in results.items()}
 
 
@@ -174,12 +191,12 @@ def report(load: dict, cold: dict, batches: dict, args) -> tuple:
         f"wrk -t2 -c{CONNECTIONS}, {args.rounds} alternating rounds of {args.seconds:g} s, "
         f"{args.cold_rounds} cold starts and {args.batch_rounds} batches each. Medians.",
         "",
-        "| one-event delivery, 16 connections | requests/s | p50 ms | p99 ms |",
-        "| --- | ---: | ---: | ---: |",
+        "| one-event delivery, 16 connections | requests/s | p50 ms | p99 ms | server CPU us/request |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, figures in load.items():
         lines.append(f"| {name} | {figures['rps']:.0f} | {figures['p50']:.2f} | "
-                     f"{figures['p99']:.2f} |")
+                     f"{figures['p99']:.2f} | {figures['cpu_us']:.0f} |")
     lines += [
         "",
         "| cold start: spawn to first 200 | ms |", "| --- | ---: |",
@@ -198,6 +215,10 @@ def report(load: dict, cold: dict, batches: dict, args) -> tuple:
         f"{'yes' if met['cold start ratio'] else 'NO'} |",
         f"| batch of 1,000, ms | {ratios['batch ms']:.1f} | <= 100 | "
         f"{'yes' if met['batch ms'] else 'NO'} |",
+        "",
+        f"Server CPU per request, receiver / {floor_name}: "
+        f"{receiver['cpu_us'] / floor['cpu_us']:.2f}; receiver / read + json.loads only: "
+        f"{receiver['cpu_us'] / load['read + json.loads only']['cpu_us']:.2f}.",
     ]
     return "\n".join(lines) + "\n", all(met.values())
 

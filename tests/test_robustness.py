@@ -131,20 +131,11 @@ def test_valid_deliveries_log_exactly_one_line_per_deactivated_user(client, deli
 
 # --- soak ---------------------------------------------------------------------------------------
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants, in KiB (Linux /proc)."""
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        pending += children.get(current, [])
-        for line in Path(f"/proc/{current}/status").read_text().splitlines():
+def rss_kib(server: LocalReceiver) -> int:
+    """Resident memory of the server and its workers, in KiB."""
+    total = 0
+    for pid in server.process_ids():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total
@@ -193,9 +184,9 @@ def test_soak_mixed_deliveries_from_concurrent_connections():
 
         with ThreadPoolExecutor(16) as pool:
             warm = list(pool.map(deliver, plan[:500]))
-            baseline_kib = rss_kib(server.pid)
+            baseline_kib = rss_kib(server)
             results = warm + list(pool.map(deliver, plan[500:]))
-        final_kib = rss_kib(server.pid)
+        final_kib = rss_kib(server)
         expected_logins = [login for _, users in valid for login in users]
         lines = server.wait_for_records(lambda r: r.get("action") == "user.deactivated",
                                         count=len(expected_logins), timeout=30)

@@ -69,6 +69,22 @@ class LocalReceiver:
     def pid(self) -> int:
         return self._process.pid
 
+    def process_ids(self) -> list[int]:
+        """The server process and all its descendants (gunicorn's workers), from Linux /proc."""
+        children = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(stat.parent.name))
+        found, pending = [], [self.pid]
+        while pending:
+            current = pending.pop()
+            found.append(current)
+            pending += children.get(current, [])
+        return found
+
     def output(self) -> str:
         """Everything the process has written so far."""
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
