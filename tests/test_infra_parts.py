@@ -1,6 +1,7 @@
 """The Pulumi program's own logic: the content-addressed archive and the readiness gate."""
 
 import base64
+import re
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from stack_harness import INFRA
 sys.path.insert(0, str(INFRA))
 from endpoint_ready import EndpointReadyProvider  # noqa: E402
 from function_archive import FUNCTION_DIR, content_hash, function_archive, source_files  # noqa: E402
+from gcp_receiver import account_id  # noqa: E402
 
 
 def make_tree(root, files):
@@ -102,3 +104,11 @@ def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["answered"] == 401
     assert base64.b64decode(blob)  # really the serialized form
+
+
+@pytest.mark.parametrize("function_name", ["ab", "okta-event-hook", "a" * 63, "a" * 25 + "-" * 10 + "b"])
+@pytest.mark.parametrize("role", ["run", "build"])
+def test_service_account_ids_are_valid_for_any_function_name(function_name, role):
+    value = account_id(function_name, role)
+    assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", value), value
+    assert value.endswith(f"-{role}")
