@@ -179,3 +179,24 @@ def test_the_demo_passes_and_shows_john_does_log_line():
     assert ('"message": "The user John Doe (john.doe@example.com) has been deactivated on the '
             'Okta org!"') in done.stdout
     assert "REFUSED  HTTP 401" in done.stdout
+
+
+def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
+    """`make smoke` against a deployed stack, with the receiver standing in for the deployment
+    and a stand-in `pulumi` answering the two questions the target asks (no Pulumi CLI here)."""
+    fake = tmp_path / "pulumi"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'[ "$*" = "stack output functionUrl" ] && {{ echo "{receiver.url}"; exit 0; }}\n'
+        f'[ "$*" = "config get okta-event-hook:hookSecret" ] && {{ echo "{DEV_SECRET}"; exit 0; }}\n'
+        'echo "unexpected: pulumi $*" >&2; exit 1\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "OKTA_HOOK_SECRET"}
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    done = subprocess.run(["make", "--no-print-directory", "smoke"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verify: VERIFIED" in done.stdout and "deliver: DELIVERED 1 event(s)" in done.stdout
+    assert DEV_SECRET not in done.stdout + done.stderr
+    name = done.stdout.split('jsonPayload.displayName="')[1].split('"')[0]
+    assert receiver.wait_for_records(lambda r: r.get("displayName") == name)
