@@ -5,6 +5,7 @@ import re
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pytest
 
@@ -112,3 +113,9 @@ def test_service_account_ids_are_valid_for_any_function_name(function_name, role
     value = account_id(function_name, role)
     assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", value), value
     assert value.endswith(f"-{role}")
+
+
+def test_the_deployed_runtime_pins_the_functions_framework_the_tests_run():
+    """What Cloud Functions installs (function/requirements.txt) is what was tested here."""
+    runtime = (FUNCTION_DIR / "requirements.txt").read_text().split()
+    assert runtime == [f"functions-framework=={version('functions-framework')}"]
