@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.txt
 setup: $(VENV)/.installed
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 run: setup

@@ -198,7 +198,8 @@ def report(load: dict, cold: dict, batches: dict, args) -> tuple:
         f"wrk -t2 -c{CONNECTIONS}, {args.rounds} alternating rounds of {args.seconds:g} s, "
         f"{args.cold_rounds} cold starts and {args.batch_rounds} batches each. Medians.",
         "",
-        "| one-event delivery, 16 connections | requests/s | p50 ms | p99 ms | server CPU us/request |",
+        "| one-event delivery, 16 connections | requests/s | p50 ms | p99 ms "
+        "| server CPU us/request |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, figures in load.items():

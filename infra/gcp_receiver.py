@@ -46,19 +46,22 @@ class FunctionSecret(pulumi.ComponentResource):
             replication=secretmanager.SecretReplicationArgs(
                 auto=secretmanager.SecretReplicationAutoArgs()),
         ), child)
-        self.version = secretmanager.SecretVersion(f"{name}-version", secretmanager.SecretVersionArgs(
-            secret=self.secret.id,
-            secret_data=pulumi.Output.secret(value),
-        ), child)
+        self.version = secretmanager.SecretVersion(
+            f"{name}-version", secretmanager.SecretVersionArgs(
+                secret=self.secret.id,
+                secret_data=pulumi.Output.secret(value),
+            ), child)
         # Granted on this secret only, not project-wide.
-        self.accessor = secretmanager.SecretIamMember(f"{name}-accessor", secretmanager.SecretIamMemberArgs(
-            secret_id=self.secret.id,
-            role="roles/secretmanager.secretAccessor",
-            member=service_account_member(reader),
-        ), child)
+        self.accessor = secretmanager.SecretIamMember(
+            f"{name}-accessor", secretmanager.SecretIamMemberArgs(
+                secret_id=self.secret.id,
+                role="roles/secretmanager.secretAccessor",
+                member=service_account_member(reader),
+            ), child)
         self.register_outputs({"secretName": self.secret.name})
 
-    def environment_variable(self, key: str) -> functions.FunctionServiceConfigSecretEnvironmentVariableArgs:
+    def environment_variable(
+            self, key: str) -> functions.FunctionServiceConfigSecretEnvironmentVariableArgs:
         """`key` in the function's environment, read from the version created here (pinned, so
         that a new value rolls out as a new revision, never silently to running instances)."""
         return functions.FunctionServiceConfigSecretEnvironmentVariableArgs(
@@ -150,13 +153,14 @@ class GcpReceiver(pulumi.ComponentResource):
         # Okta cannot authenticate to Google: the service must admit unauthenticated calls, and
         # the receiver checks the hook secret itself. 2nd gen functions are Cloud Run services,
         # so it is run.invoker on that service (cloudfunctions.invoker has no effect on them).
-        self.invoker = gcp.cloudrunv2.ServiceIamMember("public-invoker", gcp.cloudrunv2.ServiceIamMemberArgs(
-            project=self.function.project,
-            location=self.function.location,
-            name=self.function.service_config.service,
-            role="roles/run.invoker",
-            member="allUsers",
-        ), pulumi.ResourceOptions(parent=self))
+        self.invoker = gcp.cloudrunv2.ServiceIamMember(
+            "public-invoker", gcp.cloudrunv2.ServiceIamMemberArgs(
+                project=self.function.project,
+                location=self.function.location,
+                name=self.function.service_config.service,
+                role="roles/run.invoker",
+                member="allUsers",
+            ), pulumi.ResourceOptions(parent=self))
 
         self.url = self.function.url
         # Done only when the receiver answers for itself at its public URL.

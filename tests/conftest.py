@@ -50,7 +50,7 @@ def make_client(monkeypatch, log):
         for name, value in {"OKTA_HOOK_SECRET": DEV_SECRET, **env}.items():
             if value is not None:
                 monkeypatch.setenv(name, value)
-        # create_app executes main.py afresh: a new instance with empty memories, as on a cold start.
+        # create_app executes main.py afresh: a new instance with empty memories (a cold start).
         return TestClient(create_app(TARGET, str(SOURCE)))
 
     return make

@@ -30,11 +30,11 @@ class StackMocks(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-id"
         if args.typ == "gcp:cloudfunctionsv2/function:Function":
             name, location = outputs["name"], outputs["location"]
+            service = f"projects/{GCP_PROJECT}/locations/{location}/services/{name}"
             outputs.update(
                 project=GCP_PROJECT,
                 url=f"https://{location}-{GCP_PROJECT}.cloudfunctions.net/{name}",
-                serviceConfig={**outputs["serviceConfig"],
-                               "service": f"projects/{GCP_PROJECT}/locations/{location}/services/{name}"})
+                serviceConfig={**outputs["serviceConfig"], "service": service})
         elif args.typ == "gcp:serviceaccount/account:Account":
             email = f"{outputs['accountId']}@{GCP_PROJECT}.iam.gserviceaccount.com"
             resource_id = f"projects/{GCP_PROJECT}/serviceAccounts/{email}"

@@ -1,8 +1,8 @@
-"""The Pulumi program's own logic: the content-addressed archive and the readiness gate."""
+"""The Pulumi program's own logic: the content-addressed archive, the readiness gate, names."""
 
 import base64
-import re
 import json
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -107,7 +107,8 @@ def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():
     assert base64.b64decode(blob)  # really the serialized form
 
 
-@pytest.mark.parametrize("function_name", ["ab", "okta-event-hook", "a" * 63, "a" * 25 + "-" * 10 + "b"])
+@pytest.mark.parametrize("function_name",
+                         ["ab", "okta-event-hook", "a" * 63, "a" * 25 + "-" * 10 + "b"])
 @pytest.mark.parametrize("role", ["run", "build"])
 def test_service_account_ids_are_valid_for_any_function_name(function_name, role):
     value = account_id(function_name, role)

@@ -57,7 +57,8 @@ def test_wrong_or_missing_credential_is_401_and_the_body_is_not_parsed(client, l
 
 
 def test_a_repeated_auth_header_is_refused(client):
-    reply = client.post("/", content=b"{}", headers=[("Authorization", auth()["Authorization"])] * 2)
+    repeated = [("Authorization", auth()["Authorization"])] * 2
+    reply = client.post("/", content=b"{}", headers=repeated)
     assert reply.status_code == 401
 
 

@@ -108,7 +108,7 @@ def okta_deliveries(draw):
         users = draw(st.lists(st.tuples(names, logins), min_size=1, max_size=3))
         event_type = "user.session.start" if kind == "other" else "user.lifecycle.deactivate"
         event = payloads.system_log_event(
-            event_type, [payloads.user_target(n, l) for n, l in users],
+            event_type, [payloads.user_target(name, login) for name, login in users],
             "FAILURE" if kind == "failed" else "SUCCESS")
         if draw(st.booleans()):
             event["target"].append({"type": "AppInstance", "displayName": "App"})
@@ -159,7 +159,7 @@ def test_soak_mixed_deliveries_from_concurrent_connections():
                 users = [(f"Soak User {number}-{i}", f"soak{number}.{i}@example.com")
                          for i in range(rng.randint(1, 3))]
                 body = json.dumps(payloads.envelope(
-                    [payloads.deactivation(n, l) for n, l in users])).encode()
+                    [payloads.deactivation(name, login) for name, login in users])).encode()
                 valid.append((body, [login for _, login in users]))
             elif kind == "duplicate":
                 body = rng.choice(valid)[0]

@@ -185,11 +185,11 @@ def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
     """`make smoke` against a deployed stack, with the receiver standing in for the deployment
     and a stand-in `pulumi` answering the two questions the target asks (no Pulumi CLI here)."""
     fake = tmp_path / "pulumi"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f'[ "$*" = "stack output functionUrl" ] && {{ echo "{receiver.url}"; exit 0; }}\n'
-        f'[ "$*" = "config get okta-event-hook:hookSecret" ] && {{ echo "{DEV_SECRET}"; exit 0; }}\n'
-        'echo "unexpected: pulumi $*" >&2; exit 1\n')
+    answers = {"stack output functionUrl": receiver.url,
+               "config get okta-event-hook:hookSecret": DEV_SECRET}
+    fake.write_text("#!/bin/sh\n" + "".join(
+        f'[ "$*" = "{question}" ] && {{ echo "{answer}"; exit 0; }}\n'
+        for question, answer in answers.items()) + 'echo "unexpected: pulumi $*" >&2; exit 1\n')
     fake.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "OKTA_HOOK_SECRET"}
     env["PATH"] = f"{tmp_path}:{env['PATH']}"

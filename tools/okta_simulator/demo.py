@@ -49,7 +49,8 @@ def main() -> int:
         print(f"    {'REFUSED' if refused else 'NOT REFUSED'}  {verdict.summary}")
         failures += not refused
 
-    print(f"\nReceiver stopped. {'Demo passed.' if not failures else f'{failures} step(s) failed.'}")
+    verdict = f"{failures} step(s) failed." if failures else "Demo passed."
+    print(f"\nReceiver stopped. {verdict}")
     return 1 if failures else 0
 
 
