@@ -62,7 +62,6 @@ class Registration:
     urn: str
     inputs: dict  # secrets still wrapped: see is_secret()
     dependencies: list
-    parent: str
     additional_secret_outputs: list
     replacement_trigger: object
 
@@ -79,7 +78,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=response.urn,
             inputs=rpc.deserialize_properties(request.object),
-            dependencies=list(request.dependencies), parent=request.parent,
+            dependencies=list(request.dependencies),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             replacement_trigger=trigger))
         return response
@@ -99,9 +98,6 @@ class Deployment:
     def one(self, resource_type: str) -> Registration:
         [registration] = self.by_type[resource_type]
         return registration
-
-    def urn_of(self, resource_type: str, name: str | None = None) -> str:
-        return next(r.urn for r in self.by_type[resource_type] if name in (None, r.name))
 
 
 def is_secret(value) -> bool:

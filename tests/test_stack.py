@@ -67,18 +67,18 @@ def test_verification_waits_for_a_live_public_function_and_reruns_when_the_uri_c
     assert verification.inputs["eventHookId"] == "who1a2b3c4d5e6f7g8h9"
     for resource_type in (FUNCTION, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
                           "pulumi-python:dynamic:Resource"):
-        assert stack.urn_of(resource_type) in verification.dependencies
+        assert stack.one(resource_type).urn in verification.dependencies
     assert verification.replacement_trigger == URL
 
 
 def test_the_readiness_gate_watches_the_function_url_after_the_invoker_binding(stack):
     ready = stack.one("pulumi-python:dynamic:Resource")
     assert ready.inputs["url"] == URL
-    assert stack.urn_of("gcp:cloudrunv2/serviceIamMember:ServiceIamMember") in ready.dependencies
+    assert stack.one("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").urn in ready.dependencies
 
 
 def test_the_hook_is_updated_only_after_the_function(stack):
-    assert stack.urn_of(FUNCTION) in stack.one(HOOK).dependencies
+    assert stack.one(FUNCTION).urn in stack.one(HOOK).dependencies
 
 
 # --- Google Cloud -------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_the_runtime_account_may_read_that_secret_only(stack):
         "secretId": f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret",
         "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{runtime}"}
     assert function_config(stack)["serviceConfig"]["serviceAccountEmail"] == runtime
-    assert stack.urn_of("gcp:secretmanager/secretIamMember:SecretIamMember") in \
+    assert stack.one("gcp:secretmanager/secretIamMember:SecretIamMember").urn in \
         stack.one(FUNCTION).dependencies
     project_roles = [r.inputs["role"] for r in stack.by_type["gcp:projects/iAMMember:IAMMember"]]
     assert project_roles == ["roles/cloudbuild.builds.builder"]
