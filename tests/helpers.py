@@ -9,12 +9,19 @@ def auth(secret: str = DEV_SECRET) -> dict:
     return {"Authorization": secret}
 
 
+def okta_headers(secret: str = DEV_SECRET) -> dict:
+    """The headers of an Okta delivery: JSON both ways, and the auth header."""
+    return {"Content-Type": "application/json", "Accept": "application/json", **auth(secret)}
+
+
+def as_body(document) -> bytes:
+    """`document` as JSON; bytes are sent as they are."""
+    return document if isinstance(document, bytes) else json.dumps(document).encode()
+
+
 def post(client, document, secret: str = DEV_SECRET, **headers):
-    """POST `document` as Okta does (JSON, with the auth header); bytes are sent as they are."""
-    body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    return client.post("/", content=body, headers={
-        "Content-Type": "application/json", "Accept": "application/json", **auth(secret),
-        **headers})
+    """POST `document` through the test client as Okta does."""
+    return client.post("/", content=as_body(document), headers={**okta_headers(secret), **headers})
 
 
 def deactivations(records: list[dict]) -> list[dict]:

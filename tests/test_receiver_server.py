@@ -7,17 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import PREVIOUS_SECRET, SECRETS
-from helpers import auth, deactivations
+from helpers import as_body, auth, deactivations, okta_headers
 from okta_simulator import payloads
 from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver
 from okta_simulator.transport import exchange
 
-JSON = {"Content-Type": "application/json", "Accept": "application/json"}
-
 
 def post(url, document, secret=DEV_SECRET):
-    body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    return exchange(url, "POST", {**JSON, **auth(secret)}, body)
+    """POST `document` over real HTTP as Okta does."""
+    return exchange(url, "POST", okta_headers(secret), as_body(document))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +89,7 @@ def test_deep_nesting_is_400(server):
 
 @pytest.mark.parametrize("credential", [b"Basic \xc3\xa9t\xc3\xa9", b"\xff\xfe", b"Basic ZGV2\x80"])
 def test_non_ascii_credentials_are_401(server, credential):
-    reply = exchange(server.url, "POST", {**JSON, "Authorization": credential},
+    reply = exchange(server.url, "POST", {**okta_headers(), "Authorization": credential},
                      json.dumps(payloads.envelope([])).encode())
     assert reply.status == 401
     assert json.loads(reply.body) == {"error": "missing or wrong Authorization header"}
