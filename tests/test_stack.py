@@ -1,6 +1,7 @@
 """The Pulumi program under mocks: what `pulumi up` would ask Google Cloud and Okta to create."""
 
 import json
+import re
 
 import pulumi
 import pytest
@@ -62,13 +63,42 @@ def test_the_events_config_drives_the_subscription(monkeypatch, tmp_path, stack)
     assert deploy(monkeypatch, tmp_path, events=events).one(HOOK).inputs["events"] == events
 
 
-def test_verification_waits_for_a_live_public_function_and_reruns_when_the_uri_changes(stack):
+def test_verification_waits_for_a_live_public_function(stack):
     verification = stack.one(VERIFICATION)
     assert verification.inputs["eventHookId"] == "who1a2b3c4d5e6f7g8h9"
     for resource_type in (FUNCTION, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
                           "pulumi-python:dynamic:Resource"):
         assert stack.one(resource_type).urn in verification.dependencies
-    assert verification.replacement_trigger == URL
+
+
+def verification_trigger(stack) -> str:
+    """The verification's replacement trigger: a secret SHA-256, never the hook secret."""
+    trigger = stack.one(VERIFICATION).replacement_trigger
+    assert is_secret(trigger)
+    assert re.fullmatch(r"[0-9a-f]{64}", reveal(trigger))
+    return reveal(trigger)
+
+
+@pytest.mark.parametrize("change", [
+    {"hookSecret": "Basic bmV3OnJvdGF0ZWQtc2VjcmV0"},  # a rotation's new secret
+    {"events": ["user.lifecycle.deactivate", "user.lifecycle.suspend"]},
+    {"hookName": "Okta deactivations"},
+    {"functionName": "hooks-moved"},  # a new function URL
+])
+def test_any_change_sent_to_okta_verifies_the_hook_again(monkeypatch, tmp_path, stack, change):
+    """Okta marks an updated hook UNVERIFIED: a change to what the hook sends must replace the
+    verification, or Okta silently stops delivering."""
+    before = verification_trigger(stack)
+    assert verification_trigger(deploy(monkeypatch, tmp_path)) == before  # deterministic
+    assert verification_trigger(deploy(monkeypatch, tmp_path, **change)) != before
+
+
+def test_changes_okta_does_not_see_leave_the_verification_alone(monkeypatch, tmp_path, stack):
+    """Starting or ending a rotation's grace period, or tuning the function, does not touch the
+    hook, so it must not re-run a verification either."""
+    before = verification_trigger(stack)
+    for change in ({"previousHookSecret": PREVIOUS}, {"memory": "1Gi", "minInstances": 0}):
+        assert verification_trigger(deploy(monkeypatch, tmp_path, **change)) == before
 
 
 def test_the_readiness_gate_watches_the_function_url_after_the_invoker_binding(stack):
