@@ -171,6 +171,7 @@ def test_a_deactivation_logs_the_users_name_and_login(client, log):
     assert line["uuid"] == event["uuid"]
     assert line["published"] == event["published"]
     assert line["eventType"] == "user.lifecycle.deactivate"
+    assert line["outcome"] == "SUCCESS"
 
 
 def test_a_batch_logs_every_user_and_every_user_target(client, log):
@@ -196,9 +197,10 @@ def test_a_failed_deactivation_is_logged_as_such_not_as_a_deactivation(client, l
     (lambda e: e.pop("target"), "without a target list"),
     (lambda e: e.update(target=["not an object"]), "not an object"),
     (lambda e: e.update(target=[]), "without a User target"),
-    (lambda e: e["target"][0].update(displayName=None), "without displayName or alternateId"),
-    (lambda e: e["target"][0].update(alternateId=7), "without displayName or alternateId"),
-    (lambda e: e.update(outcome=None), "did not succeed"),
+    (lambda e: e.update(target=[{"type": "User", "displayName": "", "alternateId": None}]),
+     "without displayName, alternateId or id"),
+    (lambda e: e["outcome"].update(result="SKIPPED"), "did not succeed (outcome SKIPPED)"),
+    (lambda e: e.update(outcome={"result": 7}), "did not succeed (outcome 7)"),
 ])
 def test_a_malformed_event_is_skipped_with_a_warning_and_the_rest_is_processed(
         client, log, mangle, warning):

@@ -18,6 +18,11 @@ def post(url, document, secret=DEV_SECRET):
     return exchange(url, "POST", okta_headers(secret), as_body(document))
 
 
+def lines_of(server, delivery) -> list[dict]:
+    """The log lines of one delivery, all written before the receiver answered it."""
+    return server.wait_for_records(lambda r: r.get("eventId") == delivery["eventId"])
+
+
 @pytest.fixture(scope="module")
 def server():
     with LocalReceiver(env={"OKTA_HOOK_SECRET": DEV_SECRET,
@@ -38,9 +43,48 @@ def test_a_deactivation_is_logged_by_the_server(server):
     delivery = payloads.envelope([payloads.deactivation("John Doe", "john.doe@example.com")])
     reply = post(server.url, delivery)
     assert (reply.status, reply.body) == (200, b"")
-    [line] = server.wait_for_records(lambda r: r.get("eventId") == delivery["eventId"])
+    [line] = lines_of(server, delivery)
     assert line["message"] == ("The user John Doe (john.doe@example.com) has been deactivated "
                                "on the Okta org!")
+
+
+GUIDE_TARGET = payloads.GUIDE_PREVIEW_TARGET  # what Okta's guide pastes into the Preview
+
+
+@pytest.mark.parametrize("target, message, login, name", [
+    (GUIDE_TARGET, "The user John Doe has been deactivated on the Okta org!", None, "John Doe"),
+    ({**GUIDE_TARGET, "alternateId": None}, "The user John Doe has been deactivated on the Okta "
+     "org!", None, "John Doe"),
+    ({k: v for k, v in GUIDE_TARGET.items() if k != "alternateId"},
+     "The user John Doe has been deactivated on the Okta org!", None, "John Doe"),
+    ({**GUIDE_TARGET, "alternateId": "jd@example.com", "displayName": None},
+     "The user jd@example.com has been deactivated on the Okta org!", "jd@example.com", None),
+    ({**GUIDE_TARGET, "displayName": 7}, "The user 00u3m90rsKgGQ0G6L1d76 has been deactivated "
+     "on the Okta org!", None, None),
+])
+def test_a_user_with_any_identity_is_logged_with_what_is_known(server, target, message, login,
+                                                               name):
+    delivery = payloads.envelope([payloads.system_log_event("user.lifecycle.deactivate",
+                                                            [target])])
+    assert post(server.url, delivery).status == 200
+    [line] = lines_of(server, delivery)  # the deactivation, and no WARNING
+    assert line["message"] == message
+    assert (line["login"], line["displayName"], line["userId"]) == (
+        login, name, "00u3m90rsKgGQ0G6L1d76")
+
+
+@pytest.mark.parametrize("outcome", [None, {}, {"result": None}, "absent"])
+def test_a_deactivation_without_an_outcome_is_logged_with_outcome_null(server, outcome):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    if outcome == "absent":
+        del event["outcome"]
+    else:
+        event["outcome"] = outcome
+    delivery = payloads.envelope([event])
+    assert post(server.url, delivery).status == 200
+    [line] = lines_of(server, delivery)  # the deactivation, and no WARNING
+    assert line["outcome"] is None
+    assert line["message"].startswith("The user John Doe (john.doe@example.com) has been")
 
 
 def test_rotation_accepts_current_and_previous_only(server):

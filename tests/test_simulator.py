@@ -200,3 +200,19 @@ def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
     assert DEV_SECRET not in done.stdout + done.stderr
     name = done.stdout.split('jsonPayload.displayName="')[1].split('"')[0]
     assert receiver.wait_for_records(lambda r: r.get("displayName") == name)
+
+
+def test_preview_sends_the_guides_body_and_the_receiver_logs_the_guides_line(capsys, receiver):
+    status, out, _ = run(capsys, "preview", receiver.url)
+    assert status == 0 and out.startswith("preview: DELIVERED  HTTP 200")
+    [line] = receiver.wait_for_records(lambda r: r.get("userId") == "00u3m90rsKgGQ0G6L1d76")
+    assert line["message"] == "The user John Doe has been deactivated on the Okta org!"
+    assert (line["login"], line["displayName"], line["outcome"]) == (None, "John Doe", None)
+
+
+def test_the_preview_body_carries_the_guides_target_and_no_outcome():
+    [event] = payloads.guide_preview()["data"]["events"]
+    assert event["target"] == [{"id": "00u3m90rsKgGQ0G6L1d76", "type": "User", "alternateId": "",
+                                "displayName": "John Doe", "detailEntry": None}]
+    assert event["outcome"] is None and event["actor"] is None
+    assert event["eventType"] == "user.lifecycle.deactivate"

@@ -33,12 +33,17 @@ def text(value) -> str | None:
 
 @handles("user.lifecycle.deactivate")
 def log_deactivated_users(event: dict, fields: dict) -> None:
-    """Log the name and login of each user the event says was deactivated."""
+    """Log each user the event says was deactivated, with whatever identity the event carries.
+
+    Okta's real events always carry an outcome and full targets; the Admin Console's Preview and
+    hand-edited bodies may not, and for an audit trail a line with what we know beats a skip.
+    """
     outcome = event.get("outcome")
-    result = text(outcome.get("result")) if isinstance(outcome, dict) else None
-    if result != "SUCCESS":
-        log("WARNING", f"A user deactivation did not succeed (outcome {result}); nothing to do.",
-            outcome=result, **fields)
+    result = outcome.get("result") if isinstance(outcome, dict) else None
+    if result is not None and result != "SUCCESS":
+        shown = text(result) or repr(result)[:MAX_FIELD_CHARS]
+        log("WARNING", f"A user deactivation did not succeed (outcome {shown}); nothing to do.",
+            outcome=shown, **fields)
         return
 
     targets = event.get("target")
@@ -55,11 +60,20 @@ def log_deactivated_users(event: dict, fields: dict) -> None:
         users += 1
         name, login = text(target.get("displayName")), text(target.get("alternateId"))
         user_id = text(target.get("id"))
-        if name is None or login is None:
-            log("WARNING", "Skipped a deactivated user without displayName or alternateId.",
-                userId=user_id, **fields)
+        who = user_description(name, login, user_id)
+        if who is None:
+            log("WARNING", "Skipped a deactivated user without displayName, alternateId or id.",
+                **fields)
             continue
-        log("NOTICE", f"The user {name} ({login}) has been deactivated on the Okta org!",
-            action="user.deactivated", userId=user_id, login=login, displayName=name, **fields)
+        log("NOTICE", f"The user {who} has been deactivated on the Okta org!",
+            action="user.deactivated", userId=user_id, login=login, displayName=name,
+            outcome=result, **fields)
     if users == 0:
         log("WARNING", "Skipped a deactivation event without a User target.", **fields)
+
+
+def user_description(name: str | None, login: str | None, user_id: str | None) -> str | None:
+    """"John Doe (john.doe@example.com)" when both are known, else the best single identity."""
+    if name and login:
+        return f"{name} ({login})"
+    return name or login or user_id

@@ -3,6 +3,7 @@
     python -m okta_simulator verify URL
     python -m okta_simulator deliver URL [--user NAME --login LOGIN]... [--count N] [--event-type T]
     python -m okta_simulator replay URL FILE
+    python -m okta_simulator preview URL
     python -m okta_simulator smoke URL
 
 The hook secret (the exact Authorization header value) comes from --secret or OKTA_HOOK_SECRET and
@@ -58,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("url")
     replay.add_argument("file", type=Path)
     replay.set_defaults(command=run_replay)
+
+    preview = commands.add_parser(
+        "preview", help="send what the Admin Console's Preview sends with the target Okta's "
+                        "event hook guide pastes (John Doe, empty login, no outcome)")
+    preview.add_argument("url")
+    preview.set_defaults(command=run_preview)
 
     smoke = commands.add_parser("smoke", help="verify, then deliver a synthetic deactivation")
     smoke.add_argument("url")
@@ -117,8 +124,15 @@ def run_replay(args, secret: str) -> int:
     except OSError as error:
         print(f"okta_simulator: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
-    verdict = okta_rules.deliver(args.url, secret, body)
-    return report("replay", verdict, "DELIVERED", "DROPPED")
+    return deliver_as_is("replay", args.url, secret, body)
+
+
+def run_preview(args, secret: str) -> int:
+    return deliver_as_is("preview", args.url, secret, json.dumps(payloads.guide_preview()).encode())
+
+
+def deliver_as_is(command: str, url: str, secret: str, body: bytes) -> int:
+    return report(command, okta_rules.deliver(url, secret, body), "DELIVERED", "DROPPED")
 
 
 def run_smoke(args, secret: str) -> int:

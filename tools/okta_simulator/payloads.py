@@ -65,3 +65,19 @@ def envelope(events: list, event_id: str | None = None) -> dict:
         "contentType": "application/json",
         "data": {"events": events},
     }
+
+
+# The target Okta's event hook guide tells an admin to paste into the Admin Console's Preview
+# (Workflow > Event Hooks > Preview) when the org has no recent deactivation: an empty login.
+GUIDE_PREVIEW_TARGET = {"id": "00u3m90rsKgGQ0G6L1d76", "type": "User", "alternateId": "",
+                        "displayName": "John Doe", "detailEntry": None}
+
+
+def guide_preview() -> dict:
+    """The delivery Okta's Preview sends with the guide's target: a sample event whose fields
+    Okta could not fill are null, the outcome included."""
+    event = {key: None for key in system_log_event("user.lifecycle.deactivate", [])}
+    event.update(uuid=str(uuid.uuid4()), published=now(), eventType="user.lifecycle.deactivate",
+                 version="0", displayMessage="Deactivate Okta user", severity="INFO",
+                 target=[dict(GUIDE_PREVIEW_TARGET)])
+    return envelope([event])
