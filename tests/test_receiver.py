@@ -1,5 +1,7 @@
 """The receiver's behaviour, request by request, through functions-framework's ASGI app."""
 
+import re
+
 import pytest
 
 from conftest import PREVIOUS_SECRET
@@ -238,6 +240,46 @@ def test_long_fields_are_clipped(client, log):
     assert post(client, delivery).status_code == 200
     [line] = deactivations(log.records())
     assert len(line["displayName"]) == events.MAX_FIELD_CHARS
+
+
+# --- one entry in Cloud Logging however often it is written ------------------------------------
+
+INSERT_ID = "logging.googleapis.com/insertId"
+
+
+def test_a_deactivation_line_carries_an_insert_id_and_the_events_own_timestamp(make_client, log):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    event["target"].append(payloads.user_target("Ann Lee", "ann@example.com"))
+    # Two instances (a retry landing elsewhere) and two deliveries of the same event.
+    for delivery_id in ("first-delivery", "retry-on-another-instance"):
+        assert post(make_client(), payloads.envelope([event], event_id=delivery_id)).status_code \
+            == 200
+    lines = deactivations(log.records())
+    assert len(lines) == 4
+    first, second = lines[:2], lines[2:]
+    assert [line[INSERT_ID] for line in first] == [line[INSERT_ID] for line in second]
+    assert first[0][INSERT_ID] != first[1][INSERT_ID]  # one entry per user, not per event
+    assert all(re.fullmatch(r"okta-[0-9a-f]{40}", line[INSERT_ID]) for line in lines)
+    assert {line["timestamp"] for line in lines} == {event["published"]}
+
+
+@pytest.mark.parametrize("published", [None, "", "yesterday", "2026-13-01T00:00:00Z",
+                                       "2026-11-28 03:20:00Z", 1764300000])
+def test_a_published_that_is_not_rfc3339_is_not_made_the_timestamp(client, log, published):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    event["published"] = published
+    assert post(client, payloads.envelope([event])).status_code == 200
+    [line] = deactivations(log.records())
+    assert "timestamp" not in line
+    assert line[INSERT_ID].startswith("okta-")
+
+
+def test_without_a_uuid_cloud_logging_assigns_the_insert_id(client, log):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    del event["uuid"]
+    assert post(client, payloads.envelope([event])).status_code == 200
+    [line] = deactivations(log.records())
+    assert INSERT_ID not in line and line["timestamp"] == event["published"]
 
 
 # --- duplicates ---------------------------------------------------------------------------------

@@ -5,9 +5,18 @@ Cloud Functions (2nd gen) turns each stdout line that is a JSON object into a lo
 newlines and control characters, so nothing a sender puts in a field can start a new entry.
 """
 
+import hashlib
 import json
+import re
 import sys
 import threading
+from datetime import datetime
+
+# Special keys of a structured line: the entry's insertId and timestamp, not jsonPayload fields.
+# https://cloud.google.com/logging/docs/structured-logging#special-payload-fields
+INSERT_ID = "logging.googleapis.com/insertId"
+TIMESTAMP = "timestamp"
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
 _write_lock = threading.Lock()
 
@@ -20,3 +29,29 @@ def log(severity: str, message: str, **fields) -> None:
         # Looked up on each call: functions-framework may redirect stdout to add execution ids.
         sys.stdout.write(line)
         sys.stdout.flush()
+
+
+def shown_once(published: str | None, *key: str | None) -> dict:
+    """Fields that make Cloud Logging show an entry once, however often it is written.
+
+    Entries of one project with the same insertId and timestamp are one entry in query results, so
+    the insertId is derived from `key` (what identifies the fact logged) and the timestamp is the
+    event's own `published`, not the time of writing. Without a uuid in `key` there is nothing
+    stable to derive from, so Cloud Logging assigns the insertId. A `published` that is not
+    RFC 3339 is left out: Cloud Logging would otherwise refuse or misplace the entry.
+    """
+    fields = {}
+    if key and key[0] is not None:
+        digest = hashlib.sha256("\0".join(part or "" for part in key).encode()).hexdigest()
+        fields[INSERT_ID] = f"okta-{digest[:40]}"
+    if published is not None and _RFC3339.fullmatch(published) and _is_a_date(published):
+        fields[TIMESTAMP] = published
+    return fields
+
+
+def _is_a_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from okta_hook.auth import is_authorized
 from okta_hook.delivery import Delivery, parse_delivery, read_body
 from okta_hook.errors import RequestRejected
-from okta_hook.events import HANDLERS, text
+from okta_hook.events import dispatch, event_fields
 from okta_hook.logs import log
 from okta_hook.recent_ids import RecentIds
 from okta_hook.settings import Settings
@@ -84,20 +84,12 @@ class Receiver:
         if not isinstance(event, dict):
             log("WARNING", "Skipped an event that is not a JSON object.", eventId=event_id)
             return True
-        uuid, event_type = text(event.get("uuid")), text(event.get("eventType"))
-        fields = {"eventId": event_id, "uuid": uuid, "eventType": event_type,
-                  "published": text(event.get("published"))}
+        fields = event_fields(event, event_id)
+        uuid = fields["uuid"]
         if uuid in self.events:
             log("INFO", "Skipped an event already handled.", **fields)
             return True
-        handler = HANDLERS.get(event_type)
-        if handler is None:
-            log("DEBUG", "Acknowledged an event type this receiver does not act on.", **fields)
-            return True
-        try:
-            handler(event, fields)
-        except Exception as error:
-            log("ERROR", f"The {event_type} handler failed: {type(error).__name__}", **fields)
+        if dispatch(event, fields) is None:
             return False
         if uuid is not None:
             self.events.add(uuid)
