@@ -24,6 +24,8 @@ def test_settings_defaults_and_rotation():
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": "Bad Header"}, "OKTA_HOOK_AUTH_HEADER"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": ""}, "OKTA_HOOK_AUTH_HEADER"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1e6"}, "OKTA_HOOK_MAX_BODY_BYTES"),
+    # str.isdigit() says yes to a superscript two; int() does not: a problem, not a crash.
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "\u00b2"}, "OKTA_HOOK_MAX_BODY_BYTES"),
 ])
 def test_settings_problems_name_the_variable(environ, problem):
     problems = Settings.from_environ(environ).problems

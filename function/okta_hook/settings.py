@@ -43,7 +43,7 @@ class Settings:
             problems.append("OKTA_HOOK_AUTH_HEADER is not a valid HTTP header name")
 
         max_body_text = environ.get("OKTA_HOOK_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))
-        max_body_bytes = int(max_body_text) if max_body_text.strip().isdigit() else 0
+        max_body_bytes = whole_number(max_body_text) or 0
         if max_body_bytes <= 0:
             problems.append("OKTA_HOOK_MAX_BODY_BYTES must be a positive whole number of bytes")
 
@@ -53,3 +53,10 @@ class Settings:
             max_body_bytes=max_body_bytes,
             problems=tuple(problems),
         )
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number, or None. ASCII digits only: str.isdigit() also accepts "²",
+    which int() refuses."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
