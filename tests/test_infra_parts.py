@@ -116,7 +116,8 @@ def test_service_account_ids_are_valid_for_any_function_name(function_name, role
     assert value.endswith(f"-{role}")
 
 
-def test_the_deployed_runtime_pins_the_functions_framework_the_tests_run():
+def test_the_deployed_runtime_pins_exactly_what_the_tests_run():
     """What Cloud Functions installs (function/requirements.txt) is what was tested here."""
     runtime = (FUNCTION_DIR / "requirements.txt").read_text().split()
-    assert runtime == [f"functions-framework=={version('functions-framework')}"]
+    names = ["functions-framework", "requests", "pyjwt", "cryptography"]
+    assert runtime == [f"{name}=={version(name)}" for name in names]

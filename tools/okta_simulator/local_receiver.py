@@ -42,7 +42,8 @@ class LocalReceiver:
         self._process = None
 
     def start(self, timeout: float = 30.0) -> "LocalReceiver":
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_HOOK_")}
+        # Only the given settings: none of the receiver's or the catch-up's from this shell.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_")}
         self._process = subprocess.Popen(
             self._command, env={**inherited, **self._env, "PYTHONUNBUFFERED": "1"},
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

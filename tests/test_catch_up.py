@@ -1,0 +1,349 @@
+"""The System Log catch-up (target okta_catch_up) against a fake Okta org over HTTP.
+
+Most tests run the real function on a functions-framework server; settings and a few
+instance-level behaviours use functions-framework's app in process, still talking HTTP to the
+fake org.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from functions_framework import create_app
+
+from helpers import deactivations
+from okta_simulator import payloads
+from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.local_receiver import REPO, SOURCE, LocalReceiver, free_port
+from okta_simulator.transport import exchange
+
+CLIENT_ID = "0oa1catchup0000000001"
+HOOK_ID = "who1a2b3c4d5e6f7g8h9"
+INSERT_ID = "logging.googleapis.com/insertId"
+CATCH_UP_ENV = ("OKTA_ORG_URL", "OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY_ID",
+                "OKTA_CATCH_UP_EVENTS", "OKTA_CATCH_UP_LOOKBACK_MINUTES", "OKTA_EVENT_HOOK_ID",
+                "OKTA_CATCH_UP_MAX_PAGES", "OKTA_CATCH_UP_MAX_SECONDS")
+
+
+def pem_of(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.fixture(scope="session")
+def app_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def key_material(app_key) -> list[str]:
+    """Strings that must never appear in any output: the PEM's base64 lines."""
+    return [line for line in pem_of(app_key).splitlines() if not line.startswith("-----")]
+
+
+@pytest.fixture
+def org(app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key()) as fake:
+        yield fake
+
+
+def env_for(org_url: str, app_key, **extra) -> dict:
+    return {"OKTA_ORG_URL": org_url, "OKTA_CLIENT_ID": CLIENT_ID,
+            "OKTA_PRIVATE_KEY": pem_of(app_key), **extra}
+
+
+def minutes_ago(minutes: float) -> str:
+    moment = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def deactivation(name: str, login: str, minutes: float = 5, **kwargs) -> dict:
+    event = payloads.deactivation(name, login, **kwargs)
+    event["published"] = minutes_ago(minutes)
+    return event
+
+
+def run_pass(server) -> tuple[int, dict]:
+    reply = exchange(server.url, "POST", {"Content-Type": "application/json"}, b"", timeout=60)
+    return reply.status, json.loads(reply.body)
+
+
+def lines(server, action: str) -> list[dict]:
+    return [r for r in server.log_records() if r.get("action") == action]
+
+
+@pytest.fixture
+def catch_up(org, app_key, key_material):
+    """The real okta_catch_up function on functions-framework, reading the fake org."""
+    with LocalReceiver(env=env_for(org.url, app_key, OKTA_EVENT_HOOK_ID=HOOK_ID),
+                       target="okta_catch_up") as server:
+        yield server
+        output = server.output()
+        assert not any(material in output for material in key_material), "key in the log"
+        assert "Traceback" not in output
+
+
+# --- one pass, on the real server ---------------------------------------------------------------
+
+def test_a_pass_follows_next_links_across_pages_and_stops_on_the_empty_page(org, catch_up):
+    org.add(*[deactivation(f"User {i}", f"user{i}@example.com", minutes=60 - i / 100)
+              for i in range(2500)])
+    status, summary = run_pass(catch_up)
+    assert status == 200
+    assert (summary["pages"], summary["eventsRead"], summary["usersLogged"]) == (3, 2500, 2500)
+    assert summary["complete"] is True and summary["dpop"] is False
+    requests = org.api_requests()
+    assert len(requests) == 4  # three full pages, then the empty one that says "caught up"
+    assert "after=" not in requests[0][1] and all("after=" in r[1] for r in requests[1:])
+    logins = [r["login"] for r in lines(catch_up, "user.deactivated")]
+    assert logins == [f"user{i}@example.com" for i in range(2500)]  # oldest first, each once
+    [info] = lines(catch_up, "okta.catch_up.pass")
+    assert info["severity"] == "INFO" and info["usersLogged"] == 2500
+
+
+def test_the_request_is_a_filtered_polling_request_over_the_look_back_window(org, catch_up):
+    org.add(deactivation("Too Old", "old@example.com", minutes=121),
+            deactivation("In Window", "new@example.com", minutes=119),
+            {**payloads.system_log_event("user.session.start", []), "published": minutes_ago(1)})
+    status, summary = run_pass(catch_up)
+    assert status == 200 and summary["eventsRead"] == 1
+    assert [r["login"] for r in lines(catch_up, "user.deactivated")] == ["new@example.com"]
+    method, path, headers = org.api_requests()[0]
+    query = dict(pair.split("=", 1) for pair in path.split("?", 1)[1].split("&"))
+    assert "until" not in query and query["sortOrder"] == "ASCENDING" and query["limit"] == "1000"
+    assert query["filter"] == ("eventType+eq+%22user.lifecycle.deactivate%22+or+"
+                               "eventType+eq+%22event_hook.delivery%22")
+    since = datetime.fromisoformat(summary["since"])
+    assert abs((datetime.now(timezone.utc) - since) - timedelta(minutes=120)) < timedelta(
+        seconds=30)
+    assert headers["Authorization"].startswith("Bearer ")
+
+
+def test_a_failed_deactivation_is_not_logged_as_one(org, catch_up):
+    org.add(deactivation("Not Done", "nd@example.com", result="FAILURE"))
+    status, summary = run_pass(catch_up)
+    assert status == 200 and summary["usersLogged"] == 0
+    assert lines(catch_up, "user.deactivated") == []
+    assert any("did not succeed (outcome FAILURE)" in r["message"]
+               for r in catch_up.log_records() if r["severity"] == "WARNING")
+
+
+def test_the_hook_and_the_catch_up_write_the_same_line(org, catch_up):
+    """Cloud Logging shows one entry per insertId and timestamp: both paths must agree."""
+    event = deactivation("Jane Roe", "jane.roe@example.com")
+    with LocalReceiver() as hook:
+        assert exchange(hook.url, "POST", {"Authorization": hook_secret(), "Content-Type":
+                        "application/json"}, json.dumps(payloads.envelope([event])).encode()
+                        ).status == 200
+        [from_hook] = hook.wait_for_records(lambda r: r.get("action") == "user.deactivated")
+    org.add(event)
+    assert run_pass(catch_up)[0] == 200
+    [from_catch_up] = lines(catch_up, "user.deactivated")
+    assert from_hook["eventId"] and from_catch_up["eventId"] is None  # the hook's delivery id
+    del from_hook["eventId"], from_catch_up["eventId"]
+    assert from_catch_up == from_hook
+    assert from_hook["timestamp"] == event["published"]
+    assert from_hook[INSERT_ID].startswith("okta-")
+
+
+def hook_secret() -> str:
+    from okta_simulator.local_receiver import DEV_SECRET
+    return DEV_SECRET
+
+
+def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
+    org.add(*[deactivation(f"User {i}", f"u{i}@example.com") for i in range(3)])
+    assert run_pass(catch_up)[0] == 200
+    first = {(r[INSERT_ID], r["timestamp"]) for r in lines(catch_up, "user.deactivated")}
+    assert run_pass(catch_up)[0] == 200
+    written = lines(catch_up, "user.deactivated")
+    assert len(written) == 6  # written again: nothing is remembered between passes...
+    assert {(r[INSERT_ID], r["timestamp"]) for r in written} == first  # ...and shown once
+
+
+def test_a_429_is_waited_out_until_the_reset_time(org, catch_up):
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    assert run_pass(catch_up)[0] == 200  # the token is now cached by the instance
+    org.rate_limit_next()
+    started = time.monotonic()
+    status, summary = run_pass(catch_up)
+    assert status == 200 and summary["rateLimitWaits"] == 1 and summary["usersLogged"] == 1
+    assert time.monotonic() - started >= 0.5  # it waited for X-Rate-Limit-Reset
+
+
+def test_brief_5xx_answers_are_retried(org, catch_up):
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    org.fail_next(503, 2)
+    status, summary = run_pass(catch_up)
+    assert status == 200 and summary["usersLogged"] == 1
+
+
+def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up):
+    ours = org.record_failed_delivery(HOOK_ID, "okta-event-hook", "Read timed out")
+    org.record_failed_delivery("who9another0000000000", "someone else's hook", "HTTP 404")
+    status, summary = run_pass(catch_up)
+    assert status == 200 and summary["deliveryFailures"] == 1
+    [error] = lines(catch_up, "okta.event_hook.delivery_failed")
+    assert error["severity"] == "ERROR"
+    assert error["message"] == "Okta could not deliver to event hook okta-event-hook: " \
+                               "Read timed out"
+    assert (error["eventHookId"], error["reason"], error["uuid"], error["timestamp"]) == (
+        HOOK_ID, "Read timed out", ours["uuid"], ours["published"])
+    assert error[INSERT_ID].startswith("okta-")
+
+
+# --- DPoP ---------------------------------------------------------------------------------------
+
+def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True) as org, \
+            LocalReceiver(env=env_for(org.url, app_key), target="okta_catch_up") as server:
+        org.add(deactivation("Ann Lee", "ann@example.com"))
+        status, summary = run_pass(server)
+        assert status == 200, summary
+        assert summary["dpop"] is True and summary["usersLogged"] == 1
+        token_calls = [r for r in org.requests if r[1] == "/oauth2/v1/token"]
+        # Plain first (Okta says a proof is missing), then a proof (Okta hands out its nonce),
+        # then a proof with the nonce.
+        assert ["DPoP" in headers for _, _, headers in token_calls] == [False, True, True]
+        for _, _, headers in org.api_requests():
+            assert headers["Authorization"].startswith("DPoP ") and headers["DPoP"]
+        assert run_pass(server)[0] == 200  # the DPoP-bound token is reused
+        assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 3
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+def test_a_key_okta_refuses_is_a_502_with_an_error_line_and_no_key_material(org):
+    wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    material = [line for line in pem_of(wrong).splitlines() if not line.startswith("-----")]
+    with LocalReceiver(env=env_for(org.url, wrong), target="okta_catch_up") as server:
+        reply = exchange(server.url, "POST", {}, b"", timeout=30)
+        output, records = server.output(), server.log_records()
+    assert reply.status == 502
+    assert "invalid_client" in json.loads(reply.body)["error"]
+    [error] = [r for r in records if r["severity"] == "ERROR"]
+    assert error["action"] == "okta.catch_up.failed" and "invalid_client" in error["message"]
+    assert not any(m in output + reply.body.decode() for m in material)
+    assert "Traceback" not in output
+
+
+def test_okta_unreachable_is_a_503_within_seconds(app_key):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    with LocalReceiver(env=env_for(nowhere, app_key), target="okta_catch_up") as server:
+        started = time.monotonic()
+        reply = exchange(server.url, "POST", {}, b"", timeout=30)
+        took = time.monotonic() - started
+        output, records = server.output(), server.log_records()
+    assert reply.status == 503 and "Okta could not be read" in json.loads(reply.body)["error"]
+    assert took < 15
+    assert "Traceback" not in output
+    assert any(r.get("action") == "okta.catch_up.failed" for r in records)
+
+
+# --- in process: settings, methods, bounds ------------------------------------------------------
+
+@pytest.fixture
+def make_catch_up(monkeypatch, log):
+    """functions-framework's app for okta_catch_up, started with `env` (a fresh instance)."""
+
+    def make(**env):
+        for name in CATCH_UP_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return create_app("okta_catch_up", str(SOURCE)).test_client()
+
+    return make
+
+
+@pytest.mark.parametrize("drop, problem", [
+    ("OKTA_ORG_URL", "OKTA_ORG_URL is not set"),
+    ("OKTA_CLIENT_ID", "OKTA_CLIENT_ID is not set"),
+    ("OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY is not set"),
+])
+def test_each_missing_setting_is_a_503_and_one_critical_line_naming_it(
+        make_catch_up, log, org, app_key, drop, problem):
+    env = env_for(org.url, app_key)
+    del env[drop]
+    client = make_catch_up(**env)
+    for _ in range(2):
+        reply = client.post("/")
+        assert reply.status_code == 503 and "misconfigured" in reply.get_json()["error"]
+    critical = log.messages("CRITICAL")
+    assert len(critical) == 1 and problem in critical[0]
+    assert org.requests == []
+
+
+def test_other_methods_are_405_with_allow_post(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key))
+    for method in ("GET", "PUT", "DELETE", "PATCH"):
+        reply = client.open("/", method=method)
+        assert reply.status_code == 405 and reply.headers["Allow"] == "POST"
+    assert org.requests == []
+
+
+def test_a_pass_is_bounded_by_pages_and_says_so(make_catch_up, log, org, app_key):
+    org.add(*[deactivation(f"U {i}", f"u{i}@example.com", minutes=30 - i / 100)
+              for i in range(2100)])
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_PAGES="2"))
+    reply = client.post("/")
+    summary = reply.get_json()
+    assert reply.status_code == 200
+    assert (summary["pages"], summary["eventsRead"], summary["complete"]) == (2, 2000, False)
+    assert any("stopped at the page limit (2)" in m for m in log.messages("WARNING"))
+
+
+def test_a_next_link_to_another_host_is_not_followed(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key))
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    assert client.post("/").status_code == 200  # the token is cached now
+    event = deactivation("Bo Ng", "bo@example.com")
+    org.answers_ahead.append((200, [event], {
+        "Link": '<http://198.51.100.7/api/v1/logs?after=x>; rel="next"'}))
+    reply = client.post("/")
+    assert reply.status_code == 503 and "points away from the org" in reply.get_json()["error"]
+
+
+def test_a_handler_failure_is_a_500_so_the_scheduler_retries(make_catch_up, org, app_key,
+                                                            monkeypatch):
+    from okta_hook import events
+
+    def broken(event, fields):
+        raise RuntimeError("downstream")
+
+    monkeypatch.setitem(events.HANDLERS, "user.lifecycle.deactivate", broken)
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 500 and reply.get_json()["handlerFailures"] == 1
+
+
+def test_other_configured_event_types_are_read_but_not_logged_as_deactivations(
+        make_catch_up, log, org, app_key):
+    org.add({**payloads.system_log_event("user.session.start", []), "published": minutes_ago(2)})
+    client = make_catch_up(**env_for(
+        org.url, app_key, OKTA_CATCH_UP_EVENTS="user.lifecycle.deactivate,user.session.start"))
+    summary = client.post("/").get_json()
+    assert summary["eventsRead"] == 1 and summary["usersLogged"] == 0
+    assert deactivations(log.records()) == []
+
+
+# --- the hook stays light -----------------------------------------------------------------------
+
+def test_the_hook_imports_none_of_the_catch_up_s_libraries():
+    script = ("import sys\n"
+              "from functions_framework import create_app\n"
+              "from starlette.testclient import TestClient\n"
+              f"app = create_app('okta_event_hook', {str(SOURCE)!r})\n"
+              "assert TestClient(app).get('/').status_code == 401\n"
+              "heavy = ('requests', 'jwt', 'cryptography', 'urllib3', 'okta_hook.catch_up')\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+              "or m.startswith('okta_hook.catch_up') or m.startswith('okta_hook.okta_')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={"OKTA_HOOK_SECRET": "Basic abc", "PATH": ""}, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"  # after the hook's own log line
