@@ -170,7 +170,7 @@ def test_nothing_listening_is_a_failed_delivery():
 
 # --- make demo ----------------------------------------------------------------------------------
 
-def test_the_demo_passes_and_shows_john_does_log_line():
+def test_the_demo_passes_and_shows_john_does_and_the_recovered_jane_roe_line():
     done = subprocess.run([sys.executable, "-m", "okta_simulator.demo"], cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
                           capture_output=True, text=True, timeout=120)
@@ -179,6 +179,10 @@ def test_the_demo_passes_and_shows_john_does_log_line():
     assert ('"message": "The user John Doe (john.doe@example.com) has been deactivated on the '
             'Okta org!"') in done.stdout
     assert "REFUSED  HTTP 401" in done.stdout
+    assert ('"message": "The user Jane Roe (jane.roe@example.com) has been deactivated on the '
+            'Okta org!"') in done.stdout
+    assert '"message": "Okta could not deliver to event hook okta-event-hook' in done.stdout
+    assert "The hook writes the same insertId for Jane Roe's event: yes" in done.stdout
 
 
 def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):

@@ -2,21 +2,35 @@
 
 Starts the receiver under functions-framework on a free port with the development secret, plays
 Okta's verification and a deactivation of John Doe, shows the log line the receiver wrote, shows a
-delivery with a wrong secret being refused, and stops the receiver. Exit status 0 only if every
-step did what it should.
+delivery with a wrong secret being refused. Then the hook is down when Jane Roe is deactivated,
+Okta gives up, and the System Log catch-up (the okta_catch_up target, against a fake Okta org)
+writes her line, with the insertId the hook writes for the same event, and reports Okta's failed
+delivery. Exit status 0 only if every step did what it should.
 """
 
 import json
 import sys
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from okta_simulator import okta_rules, payloads
-from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver
+from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver, free_port
+from okta_simulator.transport import exchange
 
 WRONG_SECRET = "Basic bm90OnRoZS1zZWNyZXQ="  # not:the-secret
+INSERT_ID = "logging.googleapis.com/insertId"
+CLIENT_ID = "0oa1demo0catchup0001"
+HOOK_ID, HOOK_NAME = "who1demo0hook000001", "okta-event-hook"
 
 
 def step(number: int, text: str) -> None:
     print(f"\n[{number}] {text}")
+
+
+def show(record: dict) -> None:
+    print("    " + json.dumps(record))
 
 
 def main() -> int:
@@ -40,7 +54,7 @@ def main() -> int:
         lines = receiver.wait_for_records(
             lambda r: r.get("eventId") == delivery["eventId"] and r.get("login"))
         for line in lines:
-            print("    " + json.dumps(line))
+            show(line)
         failures += len(lines) != 1
 
         step(4, "A delivery with the wrong secret is refused")
@@ -49,9 +63,55 @@ def main() -> int:
         print(f"    {'REFUSED' if refused else 'NOT REFUSED'}  {verdict.summary}")
         failures += not refused
 
+        failures += catch_up_act(receiver)
+
     verdict = f"{failures} step(s) failed." if failures else "Demo passed."
-    print(f"\nReceiver stopped. {verdict}")
+    print(f"\nReceivers stopped. {verdict}")
     return 1 if failures else 0
+
+
+def catch_up_act(hook: LocalReceiver) -> int:
+    """Steps 5 and 6: what the hook missed, recovered from Okta's System Log."""
+    failures = 0
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    with FakeOktaOrg(CLIENT_ID, key.public_key()) as org:
+        step(5, "The hook is down when an admin deactivates Jane Roe; Okta tries twice, gives up")
+        jane = payloads.deactivation("Jane Roe", "jane.roe@example.com")
+        down = f"http://127.0.0.1:{free_port()}/"
+        body = json.dumps(payloads.envelope([jane])).encode()
+        verdict = okta_rules.deliver(down, DEV_SECRET, body)
+        print("    " + verdict.line("DELIVERED", "DROPPED"))
+        failures += verdict.ok
+        org.add(jane)  # the System Log keeps every event for 90 days...
+        org.record_failed_delivery(HOOK_ID, HOOK_NAME, "Connection refused")  # ...and the failure
+
+        step(6, "The catch-up (target okta_catch_up) reads the System Log of a fake Okta org")
+        env = {"OKTA_ORG_URL": org.url, "OKTA_CLIENT_ID": CLIENT_ID, "OKTA_PRIVATE_KEY": pem,
+               "OKTA_EVENT_HOOK_ID": HOOK_ID}
+        with LocalReceiver(env=env, target="okta_catch_up") as catch_up:
+            reply = exchange(catch_up.url, "POST", {}, b"", timeout=60)
+            summary = json.loads(reply.body)
+            print(f"    HTTP {reply.status}: {summary.get('eventsRead')} event(s) read, "
+                  f"{summary.get('usersLogged')} user line(s), "
+                  f"{summary.get('deliveryFailures')} failed delivery(ies) reported")
+            recovered = catch_up.wait_for_records(
+                lambda r: r.get("uuid") == jane["uuid"]
+                or r.get("action") == "okta.event_hook.delivery_failed", count=2)
+        for line in recovered:
+            show(line)
+        failures += reply.status != 200 or len(recovered) != 2
+
+    # Okta's delivery of the same event, had it arrived, writes the same insertId and timestamp:
+    # Cloud Logging shows one entry either way.
+    late = payloads.envelope([jane])
+    okta_rules.deliver(hook.url, DEV_SECRET, json.dumps(late).encode())
+    from_hook = hook.wait_for_records(lambda r: r.get("eventId") == late["eventId"])
+    same = [r.get(INSERT_ID) for r in from_hook] == [
+        r.get(INSERT_ID) for r in recovered if r.get("action") == "user.deactivated"]
+    print(f"    The hook writes the same insertId for Jane Roe's event: {'yes' if same else 'NO'}")
+    return failures + (not same)
 
 
 if __name__ == "__main__":
