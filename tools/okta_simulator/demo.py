@@ -99,7 +99,7 @@ def catch_up_act(hook: LocalReceiver) -> int:
             recovered = catch_up.wait_for_records(
                 lambda r: r.get("uuid") == jane["uuid"]
                 or r.get("action") == "okta.event_hook.delivery_failed", count=2)
-        for line in recovered:
+        for line in sorted(recovered, key=lambda r: r["severity"] == "ERROR"):  # Jane first
             show(line)
         failures += reply.status != 200 or len(recovered) != 2
 
