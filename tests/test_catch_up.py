@@ -164,6 +164,7 @@ def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
     written = lines(catch_up, "user.deactivated")
     assert len(written) == 6  # written again: nothing is remembered between passes...
     assert {(r[INSERT_ID], r["timestamp"]) for r in written} == first  # ...and shown once
+    assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 1  # token reused
 
 
 def test_a_429_is_waited_out_until_the_reset_time(org, catch_up):
