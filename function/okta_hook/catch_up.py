@@ -27,7 +27,7 @@ DELIVERY_FAILED = "event_hook.delivery"  # Okta's System Log record of a failed 
 class CatchUp:
     def __init__(self, settings: CatchUpSettings):
         self.settings = settings
-        self._client: OktaClient | None = None  # kept: the access token outlives one pass
+        self._client: OktaClient | None = None
         for problem in settings.problems:
             log("CRITICAL", f"Okta System Log catch-up misconfigured: {problem}")
 
@@ -54,8 +54,8 @@ class CatchUp:
     def run_pass(self) -> dict:
         settings = self.settings
         started = time.monotonic()
-        deadline = Deadline(settings.max_seconds)
-        client = self._okta_client(deadline)
+        client = self._okta_client()
+        client.http.start_pass(Deadline(settings.max_seconds))
         since = datetime.now(timezone.utc) - timedelta(minutes=settings.lookback_minutes)
         event_types = dict.fromkeys([*settings.events, DELIVERY_FAILED])
         counts = dict.fromkeys(("pages", "eventsRead", "usersLogged", "deliveryFailures",
@@ -85,13 +85,12 @@ class CatchUp:
             action="okta.catch_up.pass", **summary)
         return summary
 
-    def _okta_client(self, deadline: Deadline) -> OktaClient:
-        settings = self.settings
+    def _okta_client(self) -> OktaClient:
+        """One client per instance: its connections and access token outlive a pass."""
         if self._client is None:
-            self._client = OktaClient(OktaHttp(deadline), settings.org_url, settings.client_id,
+            settings = self.settings
+            self._client = OktaClient(OktaHttp(), settings.org_url, settings.client_id,
                                       settings.private_key, settings.private_key_id)
-        else:
-            self._client.http = OktaHttp(deadline)  # this pass's deadline and counters
         return self._client
 
     def _act_on(self, event, counts: dict) -> None:

@@ -43,11 +43,14 @@ class Deadline:
 
 
 class OktaHttp:
-    def __init__(self, deadline: Deadline):
-        self.deadline = deadline
-        self.session = requests.Session()
+    def __init__(self):
+        self.session = requests.Session()  # kept across passes: one connection pool
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self.rate_limited = 0  # 429 answers waited out
+        self.start_pass(Deadline(0))
+
+    def start_pass(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.rate_limited = 0  # 429 answers waited out in this pass
 
     def send(self, method: str, url: str, headers: dict, data: dict | None = None
              ) -> requests.Response:
