@@ -16,6 +16,7 @@ REQUIRED_APIS = [
     "cloudfunctions.googleapis.com",
     "iam.googleapis.com",  # the two service accounts
     "logging.googleapis.com",
+    "monitoring.googleapis.com",  # the alert policies
     "run.googleapis.com",  # 2nd gen functions run as Cloud Run services
     "secretmanager.googleapis.com",
     "storage.googleapis.com",  # the source bucket
@@ -81,6 +82,7 @@ class GcpReceiver(pulumi.ComponentResource):
             service=api,
             disable_on_destroy=False,  # other workloads in the project may rely on them
         ), pulumi.ResourceOptions(parent=self)) for api in REQUIRED_APIS]
+        self.apis = apis
         child = pulumi.ResourceOptions(parent=self, depends_on=apis)
 
         # The identity the function runs as: it can read the hook secret and nothing else.
@@ -119,19 +121,14 @@ class GcpReceiver(pulumi.ComponentResource):
         source = gcp.storage.BucketObject("source-archive", gcp.storage.BucketObjectArgs(
             bucket=bucket.name, name=object_name, source=archive,
         ), child)
+        self._build = (build_account, bucket, source)
+        self.build_role = build_role
 
         self.function = functions.Function("function", functions.FunctionArgs(
             name=fn,
             location=settings.region,
             description="Receives Okta event hooks (okta-event-hook)",
-            build_config=functions.FunctionBuildConfigArgs(
-                runtime=RUNTIME,
-                entry_point=ENTRY_POINT,
-                service_account=build_account.id,
-                source=functions.FunctionBuildConfigSourceArgs(
-                    storage_source=functions.FunctionBuildConfigSourceStorageSourceArgs(
-                        bucket=bucket.name, object=source.name)),
-            ),
+            build_config=self.build_config(ENTRY_POINT),
             service_config=functions.FunctionServiceConfigArgs(
                 service_account_email=runtime_account.email,
                 available_memory=settings.memory,
@@ -168,3 +165,15 @@ class GcpReceiver(pulumi.ComponentResource):
             parent=self, depends_on=[self.function, self.invoker]))
         self.secret_name = secrets["OKTA_HOOK_SECRET"].secret.name
         self.register_outputs({"url": self.url, "secretName": self.secret_name})
+
+    def build_config(self, entry_point: str) -> functions.FunctionBuildConfigArgs:
+        """How a function with `entry_point` is built: the same source archive, runtime and build
+        account for every target of function/."""
+        build_account, bucket, source = self._build
+        return functions.FunctionBuildConfigArgs(
+            runtime=RUNTIME,
+            entry_point=entry_point,
+            service_account=build_account.id,
+            source=functions.FunctionBuildConfigSourceArgs(
+                storage_source=functions.FunctionBuildConfigSourceStorageSourceArgs(
+                    bucket=bucket.name, object=source.name)))

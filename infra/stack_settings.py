@@ -1,14 +1,25 @@
 """The stack's settings, read once from Pulumi config and checked before anything is declared."""
 
+import os
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Optional
 
 import pulumi
+from croniter import croniter
 
 DEFAULT_EVENTS = ["user.lifecycle.deactivate"]
 MAX_EVENT_TYPES = 300  # Okta's limit for one event hook
+DEFAULT_CATCH_UP_SCHEDULE = "*/15 * * * *"
+DEFAULT_CATCH_UP_LOOKBACK_MINUTES = 120
+MIN_CATCH_UP_INTERVAL_MINUTES = 5  # a pass may take up to 4 minutes
+MAX_CATCH_UP_LOOKBACK_MINUTES = 30 * 24 * 60  # the catch-up's own limit (Cloud Logging retention)
+# The catch-up function is named "<functionName>-catch-up", within Cloud Functions' 63 characters.
+MAX_FUNCTION_NAME = 63 - len("-catch-up")
 _MEMORY = re.compile(r"^[1-9][0-9]*(Mi|Gi|M|G)$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_ORG_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 
 
 class ConfigError(pulumi.RunError):
@@ -28,6 +39,16 @@ class StackSettings:
     min_instances: int
     max_instances: int
     concurrency: int
+    catch_up: bool
+    catch_up_schedule: str  # unix-cron, in UTC
+    catch_up_lookback_minutes: int
+    alert_email: Optional[str]
+    okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
+
+    @property
+    def catch_up_interval_minutes(self) -> int:
+        """The longest gap between two runs of the catch-up schedule."""
+        return cron_interval_minutes(self.catch_up_schedule)
 
 
 def load_settings() -> StackSettings:
@@ -50,13 +71,46 @@ def load_settings() -> StackSettings:
         min_instances=_get_int(config, "minInstances", 1),
         max_instances=_get_int(config, "maxInstances", 10),
         concurrency=_get_int(config, "concurrency", 80),
+        catch_up=_get_bool(config, "catchUp", True),
+        catch_up_schedule=config.get("catchUpSchedule") or DEFAULT_CATCH_UP_SCHEDULE,
+        catch_up_lookback_minutes=_get_int(config, "catchUpLookbackMinutes",
+                                           DEFAULT_CATCH_UP_LOOKBACK_MINUTES),
+        alert_email=config.get("alertEmail"),
+        okta_org_url=_okta_org_url(),
     )
     check(settings)
     return settings
 
 
+def _okta_org_url() -> Optional[str]:
+    """The org's URL as the Okta provider builds it: from okta:orgName and okta:baseUrl, or the
+    provider's environment variables OKTA_ORG_NAME and OKTA_BASE_URL."""
+    okta = pulumi.Config("okta")
+    name = okta.get("orgName") or os.environ.get("OKTA_ORG_NAME")
+    base = okta.get("baseUrl") or os.environ.get("OKTA_BASE_URL")
+    return f"https://{name}.{base}".lower() if name and base else None
+
+
+def cron_interval_minutes(schedule: str) -> int:
+    """The longest gap, in minutes, between consecutive runs over the next two weeks."""
+    runs = croniter(schedule, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    previous, longest = runs.get_next(float), 0.0
+    for _ in range(4032):  # two weeks of runs every five minutes
+        current = runs.get_next(float)
+        longest = max(longest, current - previous)
+        previous = current
+        if current - runs.start_time > 14 * 86400:
+            break
+    return round(longest / 60)
+
+
 def _get_int(config: pulumi.Config, key: str, default: int) -> int:
     value = config.get_int(key)
+    return default if value is None else value
+
+
+def _get_bool(config: pulumi.Config, key: str, default: bool) -> bool:
+    value = config.get_bool(key)
     return default if value is None else value
 
 
@@ -70,9 +124,11 @@ def check(settings: StackSettings) -> None:
     if len(events) > MAX_EVENT_TYPES:
         raise ConfigError(f"okta-event-hook:events lists {len(events)} event types; "
                           f"Okta allows {MAX_EVENT_TYPES} per hook")
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,61}[a-z0-9]", settings.function_name):
+    if not re.fullmatch(rf"[a-z][a-z0-9-]{{0,{MAX_FUNCTION_NAME - 2}}}[a-z0-9]",
+                        settings.function_name):
         raise ConfigError("okta-event-hook:functionName must be lower-case letters, digits and "
-                          "hyphens, start with a letter and be at most 63 characters")
+                          "hyphens, start with a letter and be at most "
+                          f"{MAX_FUNCTION_NAME} characters (the catch-up adds -catch-up)")
     if not _MEMORY.match(settings.memory):
         raise ConfigError('okta-event-hook:memory must look like "512Mi" or "1Gi"')
     if not 0 <= settings.min_instances <= settings.max_instances or settings.max_instances < 1:
@@ -85,3 +141,29 @@ def check(settings: StackSettings) -> None:
     if settings.concurrency > 1 and float(settings.cpu) < 1:
         raise ConfigError("Cloud Functions serves more than one request at a time only with "
                           "okta-event-hook:cpu of 1 or more; raise cpu or set concurrency to 1")
+    if settings.alert_email is not None and not _EMAIL.fullmatch(settings.alert_email):
+        raise ConfigError("okta-event-hook:alertEmail must be one e-mail address")
+    if settings.catch_up:
+        check_catch_up(settings)
+
+
+def check_catch_up(settings: StackSettings) -> None:
+    schedule = settings.catch_up_schedule
+    if len(schedule.split()) != 5 or not croniter.is_valid(schedule):
+        raise ConfigError("okta-event-hook:catchUpSchedule must be a unix-cron schedule of five "
+                          'fields, e.g. "*/15 * * * *" (every 15 minutes, UTC)')
+    interval = settings.catch_up_interval_minutes
+    if interval < MIN_CATCH_UP_INTERVAL_MINUTES:
+        raise ConfigError(f"okta-event-hook:catchUpSchedule runs every {interval} minute(s); a "
+                          f"pass may take up to 4, so run it at most every "
+                          f"{MIN_CATCH_UP_INTERVAL_MINUTES} minutes")
+    lookback = settings.catch_up_lookback_minutes
+    if not interval < lookback <= MAX_CATCH_UP_LOOKBACK_MINUTES:
+        raise ConfigError(f"okta-event-hook:catchUpLookbackMinutes must exceed the schedule's "
+                          f"longest interval ({interval} minutes), so that passes overlap, and "
+                          f"be at most {MAX_CATCH_UP_LOOKBACK_MINUTES}")
+    org_url = settings.okta_org_url
+    if org_url is None or not _ORG_HOST.fullmatch(org_url.removeprefix("https://")):
+        raise ConfigError("the catch-up reads the Okta org at https://<okta:orgName>.<okta:baseUrl>"
+                          ": set both (e.g. dev-123456 and okta.com), or okta-event-hook:catchUp "
+                          "false")

@@ -5,13 +5,17 @@ engine's answers are mocked. Each registration's raw request is kept, so tests c
 engine would receive: secret markers, dependencies, additional secret outputs, replacement triggers.
 """
 
+import functools
+import json
 import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
-from google.protobuf import json_format
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import ROOT
@@ -20,6 +24,19 @@ from pulumi.runtime.sync_await import _sync_await
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 PROJECT, STACK, GCP_PROJECT = "okta-event-hook", "dev", "test-project"
 PROGRAM_MODULES = [p.stem for p in INFRA.glob("*.py") if p.stem != "__main__"]
+OKTA_APP_ID, OKTA_CLIENT_ID = "0oa1app0catchup000001", "0oa1client0catchup001"
+
+
+@functools.cache
+def generated_key_pems() -> tuple[str, str]:
+    """What pulumi-tls's PrivateKey (RSA 2048) computes: a real key pair, PKCS#1 and SPKI PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public.decode()
 
 
 class StackMocks(pulumi.runtime.Mocks):
@@ -49,6 +66,16 @@ class StackMocks(pulumi.runtime.Mocks):
             outputs.update(name=f"{args.name}-4f1c2e7")
         elif args.typ == "okta:index/eventHook:EventHook":
             resource_id = "who1a2b3c4d5e6f7g8h9"
+        elif args.typ == "okta:app/oAuth:OAuth":
+            resource_id = OKTA_APP_ID
+            outputs.update(clientId=OKTA_CLIENT_ID)
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            private_pem, public_pem = generated_key_pems()
+            outputs.update(privateKeyPem=private_pem, publicKeyPem=public_pem)
+        elif args.typ == "gcp:monitoring/alertPolicy:AlertPolicy":
+            outputs.update(name=f"projects/{GCP_PROJECT}/alertPolicies/{args.name}")
+        elif args.typ == "gcp:monitoring/notificationChannel:NotificationChannel":
+            outputs.update(name=f"projects/{GCP_PROJECT}/notificationChannels/{args.name}")
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -73,6 +100,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        self._mark_additional_secret_outputs(request, response)
         trigger = (json_format.MessageToDict(request.replacement_trigger)
                    if request.HasField("replacement_trigger") else None)
         self.registrations.append(Registration(
@@ -82,6 +110,17 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=list(request.additionalSecretOutputs),
             replacement_trigger=trigger))
         return response
+
+    @staticmethod
+    def _mark_additional_secret_outputs(request, response) -> None:
+        """What the engine does and the mock monitor does not: the outputs a resource lists in
+        additionalSecretOutputs come back as secrets (pulumi-tls lists its private key)."""
+        for key in request.additionalSecretOutputs:
+            if key in response.object.fields:
+                secret = struct_pb2.Struct()
+                secret.update({rpc._special_sig_key: rpc._special_secret_sig})
+                secret.fields["value"].CopyFrom(response.object.fields[key])
+                response.object.fields[key].struct_value.CopyFrom(secret)
 
 
 @dataclass
@@ -95,8 +134,10 @@ class Deployment:
         for registration in self.registrations:
             self.by_type.setdefault(registration.type, []).append(registration)
 
-    def one(self, resource_type: str) -> Registration:
-        [registration] = self.by_type[resource_type]
+    def one(self, resource_type: str, name: str | None = None) -> Registration:
+        """The one resource of `resource_type` (named `name`, when the program has several)."""
+        [registration] = [r for r in self.by_type.get(resource_type, [])
+                          if name in (None, r.name)]
         return registration
 
 
@@ -138,3 +179,30 @@ def run_program(config: dict, secret_keys: tuple = ()) -> Deployment:
     exported = {name: _resolve(value) for name, value in
                 pulumi.runtime.get_root_resource().outputs.items()}
     return Deployment(monitor.registrations, exported)
+
+
+# --- the dev stack, as the tests deploy it ---------------------------------------------------
+
+SECRET = "Basic b2t0YTpzM2NyZXQtZm9yLXRlc3Rz"
+PREVIOUS = "Basic b2xkOnByZXZpb3VzLXNlY3JldA=="
+FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+HOOK = "okta:index/eventHook:EventHook"
+VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
+INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+ACCESSOR = "gcp:secretmanager/secretIamMember:SecretIamMember"
+URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook"
+
+
+def deploy(monkeypatch, tmp_path, **config):
+    """Run the program from an unrelated directory, with the dev stack's basic config."""
+    monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
+    values = {"gcp:project": GCP_PROJECT, "gcp:region": "us-central1",
+              "okta:orgName": "dev-123456", "okta:baseUrl": "okta.com",
+              "okta-event-hook:hookSecret": SECRET}
+    values.update({(k if ":" in k else f"okta-event-hook:{k}"): v for k, v in config.items()})
+    # The engine hands every config value over as a string: structured ones as JSON.
+    values = {k: v if isinstance(v, str) else json.dumps(v)
+              for k, v in values.items() if v is not None}
+    secret_keys = [k for k in values if k.endswith(("hookSecret", "HookSecret"))]
+    return run_program(values, tuple(secret_keys))

@@ -56,6 +56,8 @@ def test_wrong_or_missing_credential_is_401_and_the_body_is_not_parsed(client, l
     assert reply.status_code == 401
     assert reply.json()["error"] == "missing or wrong Authorization header"
     assert not any("JSON" in m for m in log.messages())
+    [warning] = log.records()  # what the refused-deliveries alert matches
+    assert (warning["severity"], warning["status"], warning["method"]) == ("WARNING", 401, "POST")
 
 
 def test_a_repeated_auth_header_is_refused(client):

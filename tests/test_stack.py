@@ -1,33 +1,25 @@
 """The Pulumi program under mocks: what `pulumi up` would ask Google Cloud and Okta to create."""
 
-import json
 import re
 
 import pulumi
 import pytest
 
-from stack_harness import GCP_PROJECT, is_secret, reveal, run_program
-
-SECRET = "Basic b2t0YTpzM2NyZXQtZm9yLXRlc3Rz"
-PREVIOUS = "Basic b2xkOnByZXZpb3VzLXNlY3JldA=="
-FUNCTION = "gcp:cloudfunctionsv2/function:Function"
-HOOK = "okta:index/eventHook:EventHook"
-VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
-SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
-URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook"
-
-
-def deploy(monkeypatch, tmp_path, **config):
-    """Run the program from an unrelated directory, with the dev stack's basic config."""
-    monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
-    values = {"gcp:project": GCP_PROJECT, "gcp:region": "us-central1",
-              "okta-event-hook:hookSecret": SECRET}
-    values.update({(k if ":" in k else f"okta-event-hook:{k}"): v for k, v in config.items()})
-    # The engine hands every config value over as a string: structured ones as JSON.
-    values = {k: v if isinstance(v, str) else json.dumps(v)
-              for k, v in values.items() if v is not None}
-    secret_keys = [k for k in values if k.endswith(("hookSecret", "HookSecret"))]
-    return run_program(values, tuple(secret_keys))
+from stack_harness import (
+    ACCESSOR,
+    FUNCTION,
+    GCP_PROJECT,
+    HOOK,
+    INVOKER,
+    PREVIOUS,
+    SECRET,
+    SECRET_VERSION,
+    URL,
+    VERIFICATION,
+    deploy,
+    is_secret,
+    reveal,
+)
 
 
 @pytest.fixture
@@ -36,7 +28,7 @@ def stack(monkeypatch, tmp_path):
 
 
 def function_config(stack):
-    return stack.one(FUNCTION).inputs
+    return stack.one(FUNCTION, "function").inputs
 
 
 # --- Okta ---------------------------------------------------------------------------------------
@@ -66,9 +58,9 @@ def test_the_events_config_drives_the_subscription(monkeypatch, tmp_path, stack)
 def test_verification_waits_for_a_live_public_function(stack):
     verification = stack.one(VERIFICATION)
     assert verification.inputs["eventHookId"] == "who1a2b3c4d5e6f7g8h9"
-    for resource_type in (FUNCTION, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
-                          "pulumi-python:dynamic:Resource"):
-        assert stack.one(resource_type).urn in verification.dependencies
+    for resource_type, name in ((FUNCTION, "function"), (INVOKER, "public-invoker"),
+                                ("pulumi-python:dynamic:Resource", None)):
+        assert stack.one(resource_type, name).urn in verification.dependencies
 
 
 def verification_trigger(stack) -> str:
@@ -104,17 +96,17 @@ def test_changes_okta_does_not_see_leave_the_verification_alone(monkeypatch, tmp
 def test_the_readiness_gate_watches_the_function_url_after_the_invoker_binding(stack):
     ready = stack.one("pulumi-python:dynamic:Resource")
     assert ready.inputs["url"] == URL
-    assert stack.one("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").urn in ready.dependencies
+    assert stack.one(INVOKER, "public-invoker").urn in ready.dependencies
 
 
 def test_the_hook_is_updated_only_after_the_function(stack):
-    assert stack.one(FUNCTION).urn in stack.one(HOOK).dependencies
+    assert stack.one(FUNCTION, "function").urn in stack.one(HOOK).dependencies
 
 
 # --- Google Cloud -------------------------------------------------------------------------------
 
 def test_the_secret_version_holds_the_configured_secret_as_a_secret(stack):
-    version = stack.one(SECRET_VERSION)
+    version = stack.one(SECRET_VERSION, "hook-secret-version")
     assert is_secret(version.inputs["secretData"])
     assert reveal(version.inputs["secretData"]) == SECRET
     assert version.inputs["secret"] == f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret"
@@ -128,21 +120,27 @@ def test_the_function_reads_its_secret_from_secret_manager_pinned_to_the_version
     assert "environmentVariables" not in service  # never a plain variable
 
 
-def test_the_runtime_account_may_read_that_secret_only(stack):
-    [accessor] = stack.by_type["gcp:secretmanager/secretIamMember:SecretIamMember"]
-    runtime = f"okta-event-hook-run@{GCP_PROJECT}.iam.gserviceaccount.com"
-    assert accessor.inputs == {
-        "secretId": f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret",
-        "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{runtime}"}
-    assert function_config(stack)["serviceConfig"]["serviceAccountEmail"] == runtime
-    assert stack.one("gcp:secretmanager/secretIamMember:SecretIamMember").urn in \
-        stack.one(FUNCTION).dependencies
+def test_each_runtime_account_may_read_its_own_secret_only(stack):
+    accessors = {r.name: r for r in stack.by_type[ACCESSOR]}
+    assert set(accessors) == {"hook-secret-accessor", "catch-up-key-accessor"}
+    for name, secret, account, function in (
+            ("hook-secret-accessor", "okta-event-hook-hook-secret", "okta-event-hook-run",
+             "function"),
+            ("catch-up-key-accessor", "okta-event-hook-catch-up-key", "okta-event-hook-catchup",
+             "catch-up-function")):
+        email = f"{account}@{GCP_PROJECT}.iam.gserviceaccount.com"
+        assert accessors[name].inputs == {
+            "secretId": f"projects/{GCP_PROJECT}/secrets/{secret}",
+            "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{email}"}
+        runs = stack.one(FUNCTION, function)
+        assert runs.inputs["serviceConfig"]["serviceAccountEmail"] == email
+        assert accessors[name].urn in runs.dependencies
     project_roles = [r.inputs["role"] for r in stack.by_type["gcp:projects/iAMMember:IAMMember"]]
     assert project_roles == ["roles/cloudbuild.builds.builder"]
 
 
 def test_the_function_is_public_through_cloud_run_invoker(stack):
-    invoker = stack.one("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").inputs
+    invoker = stack.one(INVOKER, "public-invoker").inputs
     assert invoker == {
         "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
         "member": "allUsers",
@@ -187,7 +185,11 @@ def test_apis_are_enabled_first_and_left_enabled_on_destroy(stack):
         "cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
         "artifactregistry.googleapis.com", "secretmanager.googleapis.com"}
     assert all(a.inputs["disableOnDestroy"] is False for a in apis)
-    assert {a.urn for a in apis} <= set(stack.one(FUNCTION).dependencies)
+    receiver_apis = {a.urn for a in apis if a.name != "api-cloudscheduler"}
+    for function in ("function", "catch-up-function"):
+        assert receiver_apis <= set(stack.one(FUNCTION, function).dependencies)
+    scheduler_api = stack.one("gcp:projects/service:Service", "api-cloudscheduler").urn
+    assert scheduler_api in stack.one("gcp:cloudscheduler/job:Job").dependencies
 
 
 def test_the_source_bucket_is_private(stack):
@@ -205,9 +207,11 @@ def test_a_previous_secret_reaches_the_function_during_a_rotation(monkeypatch, t
     assert [(v["key"], v["secret"]) for v in variables] == [
         ("OKTA_HOOK_SECRET", "okta-event-hook-hook-secret"),
         ("OKTA_HOOK_SECRET_PREVIOUS", "okta-event-hook-hook-secret-previous")]
-    versions = {reveal(v.inputs["secretData"]) for v in stack.by_type[SECRET_VERSION]}
+    versions = {reveal(v.inputs["secretData"]) for v in stack.by_type[SECRET_VERSION]
+                if "hook-secret" in v.name}
     assert versions == {SECRET, PREVIOUS}
-    assert len(stack.by_type["gcp:secretmanager/secretIamMember:SecretIamMember"]) == 2
+    assert {r.name for r in stack.by_type[ACCESSOR]} >= {
+        "hook-secret-accessor", "previous-hook-secret-accessor"}
     # Okta keeps sending only the current secret.
     assert reveal(stack.one(HOOK).inputs["auth"])["value"] == SECRET
 

@@ -35,7 +35,7 @@ class Receiver:
             return await self._answer(request)
         except RequestRejected as rejected:
             log("WARNING", f"Rejected a {request.method} request: {rejected.reason}",
-                status=rejected.status)
+                status=rejected.status, method=request.method)
             return JSONResponse({"error": rejected.reason}, rejected.status, rejected.headers)
         except Exception as error:  # our own fault: Okta will retry once
             log("ERROR", f"Failed to handle a {request.method} request: {type(error).__name__}")

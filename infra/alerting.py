@@ -1,0 +1,150 @@
+"""Alerting: an alert policy for each way the pipeline can lose events silently. With alertEmail
+set, every policy e-mails it; without, the policies still open incidents in Cloud Monitoring.
+
+Three policies match log entries directly (log-based alerting policies): their incidents show the
+entry that fired them, and they need no log-based metric, which Cloud Monitoring may not know for
+up to ten minutes after its creation ("Cannot find metric(s)", a failed first `pulumi up`). Only
+"the catch-up has stopped" needs a metric, to notice an absence; the policy waits for it.
+https://cloud.google.com/logging/docs/alerting/log-based-alerts
+"""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumiverse_time as time
+from pulumi_gcp import logging, monitoring
+
+from stack_settings import StackSettings
+
+NOTIFY_AT_MOST_EVERY = "300s"  # per policy: one e-mail for a burst of matching lines
+AUTO_CLOSE = "1800s"  # an incident closes itself after 30 quiet minutes
+ALIGNMENT = "300s"
+MAX_ABSENCE_SECONDS = 23 * 3600 + 30 * 60  # Cloud Monitoring's longest absence duration
+METRIC_VISIBLE_AFTER = "120s"  # a new log-based metric's wait before a policy may use it
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str  # resource names
+    title: str
+    log_filter: str  # which entries of the functions' logs count
+    documentation: str  # what happened and what to do (Markdown, shown in the incident)
+    absent_for_seconds: int | None = None  # None: alert on any entry; else on none for this long
+
+
+def alerts(settings: StackSettings) -> list[Alert]:
+    """What to watch. The delivery-failure and catch-up alerts exist only with the catch-up,
+    which writes the lines they watch."""
+    fn = settings.function_name
+    watched = [
+        Alert("receiver-errors", f"{fn}: the Okta receiver or the catch-up is failing",
+              '(severity>=ERROR AND NOT jsonPayload.action="okta.event_hook.delivery_failed") '
+              'OR httpRequest.status>=500',
+              "The hook receiver or the System Log catch-up answered 5xx or logged an ERROR or "
+              "CRITICAL line. Okta retries a failed delivery only once, so events may be missing "
+              "from the hook; the catch-up recovers them once it works.\n\n"
+              "**What to do:** read the entry shown here and the function's logs around it. A "
+              "CRITICAL line names a misconfigured variable; an `okta.catch_up.failed` line quotes "
+              "Okta's answer (a refused key, a missing scope or role)."),
+        Alert("refused-deliveries", f"{fn}: Okta's deliveries are refused (401)",
+              f'resource.labels.service_name="{fn}" AND jsonPayload.status=401 '
+              'AND jsonPayload.method="POST"',
+              "The receiver refused a POST for a missing or wrong Authorization header. If it was "
+              "Okta's, the hook's secret and the function's differ and Okta drops every event (it "
+              "never retries a 4xx); the catch-up recovers them. A public URL also receives "
+              "scans, which look the same.\n\n"
+              "**What to do:** look for `event_hook.delivery` failures in Okta's System Log (and "
+              "the delivery-failure alert). If they are there, run `pulumi up` so that the hook "
+              "and the function use the same `okta-event-hook:hookSecret`."),
+    ]
+    if settings.catch_up:
+        interval_seconds = settings.catch_up_interval_minutes * 60
+        watched += [
+            Alert("delivery-failures", f"{fn}: Okta reports failed hook deliveries",
+                  'jsonPayload.action="okta.event_hook.delivery_failed"',
+                  "Okta's System Log records a delivery to the event hook that Okta gave up on "
+                  "(`event_hook.delivery`), found by the catch-up, which also recovers the "
+                  "events.\n\n"
+                  "**What to do:** read the entry's `reason`. A timeout or 5xx: the receiver's "
+                  "errors and latency. A 401: the secrets differ (the refused-deliveries alert). "
+                  "A 403 or 404: the function's URL or its public invoker."),
+            Alert("catch-up-stopped", f"{fn}: the System Log catch-up has stopped",
+                  'jsonPayload.action="okta.catch_up.pass"',
+                  "No System Log catch-up pass has succeeded for twice the schedule's interval, "
+                  "so events the hook misses are not recovered.\n\n"
+                  "**What to do:** look at the Cloud Scheduler job's last attempts and the "
+                  "catch-up function's logs (`okta.catch_up.failed` lines quote Okta's answer).",
+                  absent_for_seconds=min(2 * interval_seconds, MAX_ABSENCE_SECONDS)),
+        ]
+    return watched
+
+
+class Alerting(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: StackSettings, service_names: list,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("okta-event-hook:gcp:Alerting", name, None, opts)
+        self._settings = settings
+        self._channels = []
+        if settings.alert_email:
+            self._channels.append(monitoring.NotificationChannel(
+                "alert-email", monitoring.NotificationChannelArgs(
+                    display_name=f"{settings.function_name} alerts", type="email",
+                    labels={"email_address": settings.alert_email}),
+                pulumi.ResourceOptions(parent=self)))
+        # Only these functions' entries: other workloads in the project are not ours to watch.
+        services = pulumi.Output.all(*service_names).apply(
+            lambda names: " OR ".join(f'"{n}"' for n in names))
+        self.policies = [self._policy(alert, services) for alert in alerts(settings)]
+        self.register_outputs({"policyNames": [p.name for p in self.policies]})
+
+    def _policy(self, alert: Alert, services: pulumi.Output) -> monitoring.AlertPolicy:
+        entries = pulumi.Output.format(
+            'resource.type="cloud_run_revision" AND resource.labels.service_name=({0}) AND ({1})',
+            services, alert.log_filter)
+        strategy = monitoring.AlertPolicyAlertStrategyArgs(auto_close=AUTO_CLOSE)
+        wait_for = []
+        if alert.absent_for_seconds is None:
+            condition = monitoring.AlertPolicyConditionArgs(
+                display_name=alert.title,
+                condition_matched_log=monitoring.AlertPolicyConditionConditionMatchedLogArgs(
+                    filter=entries))
+            strategy.notification_rate_limit = \
+                monitoring.AlertPolicyAlertStrategyNotificationRateLimitArgs(
+                    period=NOTIFY_AT_MOST_EVERY)
+        else:
+            metric, visible = self._metric(alert, entries)
+            wait_for.append(visible)
+            condition = monitoring.AlertPolicyConditionArgs(
+                display_name=alert.title,
+                condition_absent=monitoring.AlertPolicyConditionConditionAbsentArgs(
+                    filter=pulumi.Output.format(
+                        'metric.type="logging.googleapis.com/user/{0}" AND '
+                        'resource.type="cloud_run_revision"', metric.name),
+                    duration=f"{alert.absent_for_seconds}s",
+                    aggregations=[monitoring.AlertPolicyConditionConditionAbsentAggregationArgs(
+                        alignment_period=ALIGNMENT, per_series_aligner="ALIGN_SUM",
+                        cross_series_reducer="REDUCE_SUM")]))
+        return monitoring.AlertPolicy(f"{alert.key}-alert", monitoring.AlertPolicyArgs(
+            display_name=alert.title,
+            combiner="OR",
+            conditions=[condition],
+            severity="ERROR",
+            documentation=monitoring.AlertPolicyDocumentationArgs(
+                content=alert.documentation, mime_type="text/markdown", subject=alert.title),
+            alert_strategy=strategy,
+            notification_channels=[c.name for c in self._channels],
+        ), pulumi.ResourceOptions(parent=self, depends_on=wait_for))
+
+    def _metric(self, alert: Alert, entries: pulumi.Output) -> tuple:
+        """A log-based counter of `entries`, and a pause until Cloud Monitoring knows it."""
+        metric = logging.Metric(f"{alert.key}-metric", logging.MetricArgs(
+            name=f"{self._settings.function_name}-{alert.key}",
+            description=alert.title,
+            filter=entries,
+            metric_descriptor=logging.MetricMetricDescriptorArgs(
+                metric_kind="DELTA", value_type="INT64", unit="1"),
+        ), pulumi.ResourceOptions(parent=self))
+        visible = time.Sleep(f"{alert.key}-metric-visible", time.SleepArgs(
+            create_duration=METRIC_VISIBLE_AFTER, triggers={"metric": metric.name}),
+            pulumi.ResourceOptions(parent=self))
+        return metric, visible

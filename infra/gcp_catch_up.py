@@ -1,0 +1,100 @@
+"""Google Cloud side of the catch-up: a private function from the same source, run by Cloud
+Scheduler with an OIDC token of an account that alone may invoke it."""
+
+import pulumi
+import pulumi_gcp as gcp
+from pulumi_gcp import cloudfunctionsv2 as functions
+from pulumi_gcp import cloudscheduler
+
+from gcp_receiver import FunctionSecret, GcpReceiver, account_id, service_account_member
+from okta_catch_up_app import OktaCatchUpApp
+from okta_registration import OktaEventHook
+from stack_settings import StackSettings
+
+ENTRY_POINT = "okta_catch_up"
+# A pass stops reading after 240 s (the function's OKTA_CATCH_UP_MAX_SECONDS default); the
+# function and the scheduler allow a little more, so a bounded pass still answers.
+TIMEOUT_SECONDS = 300
+ATTEMPT_DEADLINE = "320s"
+
+
+class GcpCatchUp(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: StackSettings, receiver: GcpReceiver,
+                 app: OktaCatchUpApp, hook: OktaEventHook,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("okta-event-hook:gcp:CatchUp", name, None, opts)
+        fn = settings.function_name
+        scheduler_api = gcp.projects.Service("api-cloudscheduler", gcp.projects.ServiceArgs(
+            service="cloudscheduler.googleapis.com", disable_on_destroy=False,
+        ), pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, depends_on=[*receiver.apis, scheduler_api])
+
+        # The catch-up's own identity: it can read the app's private key and nothing else.
+        runtime_account = gcp.serviceaccount.Account("catch-up-runtime",
+            gcp.serviceaccount.AccountArgs(account_id=account_id(fn, "catchup"),
+                                           display_name=f"{fn}: System Log catch-up (runtime)"),
+            child)
+        key = FunctionSecret("catch-up-key", f"{fn}-catch-up-key", app.private_key_pem,
+                             runtime_account, child)
+
+        self.function = functions.Function("catch-up-function", functions.FunctionArgs(
+            name=f"{fn}-catch-up",
+            location=settings.region,
+            description="Reads Okta's System Log for what the event hook missed (okta-event-hook)",
+            build_config=receiver.build_config(ENTRY_POINT),
+            service_config=functions.FunctionServiceConfigArgs(
+                service_account_email=runtime_account.email,
+                available_memory="512Mi",
+                available_cpu="1",
+                min_instance_count=0,  # it runs for seconds every few minutes
+                max_instance_count=1,
+                max_instance_request_concurrency=1,
+                timeout_seconds=TIMEOUT_SECONDS,
+                # Reachable, but only with an identity token of an account holding run.invoker:
+                # no allUsers binding exists for this service.
+                ingress_settings="ALLOW_ALL",
+                all_traffic_on_latest_revision=True,
+                environment_variables={
+                    "OKTA_ORG_URL": settings.okta_org_url,
+                    "OKTA_CLIENT_ID": app.client_id,
+                    "OKTA_PRIVATE_KEY_ID": app.key_id,
+                    "OKTA_EVENT_HOOK_ID": hook.hook.id,
+                    "OKTA_CATCH_UP_EVENTS": ",".join(settings.events),
+                    "OKTA_CATCH_UP_LOOKBACK_MINUTES": str(settings.catch_up_lookback_minutes),
+                },
+                secret_environment_variables=[key.environment_variable("OKTA_PRIVATE_KEY")],
+            ),
+        ), pulumi.ResourceOptions(
+            parent=self,
+            # Okta refuses the app's tokens until the scope and the role are in place.
+            depends_on=[*receiver.apis, receiver.build_role, key.accessor, app.scope, app.role]))
+
+        # Cloud Scheduler calls with an OIDC token of this account, the only invoker.
+        scheduler_account = gcp.serviceaccount.Account("catch-up-scheduler",
+            gcp.serviceaccount.AccountArgs(account_id=account_id(fn, "sched"),
+                                           display_name=f"{fn}: runs the System Log catch-up"),
+            child)
+        invoker = gcp.cloudrunv2.ServiceIamMember("catch-up-invoker",
+            gcp.cloudrunv2.ServiceIamMemberArgs(
+                project=self.function.project, location=self.function.location,
+                name=self.function.service_config.service, role="roles/run.invoker",
+                member=service_account_member(scheduler_account)),
+            pulumi.ResourceOptions(parent=self))
+        self.url = self.function.url
+        self.job = cloudscheduler.Job("catch-up-schedule", cloudscheduler.JobArgs(
+            name=f"{fn}-catch-up",
+            region=settings.region,
+            description="Runs one pass of the Okta System Log catch-up (okta-event-hook)",
+            schedule=settings.catch_up_schedule,
+            time_zone="Etc/UTC",
+            attempt_deadline=ATTEMPT_DEADLINE,
+            # A 5xx (Okta unreachable, or refusing) is retried with backoff before the next run.
+            retry_config=cloudscheduler.JobRetryConfigArgs(
+                retry_count=3, min_backoff_duration="30s", max_backoff_duration="300s",
+                max_doublings=3),
+            http_target=cloudscheduler.JobHttpTargetArgs(
+                uri=self.url, http_method="POST",
+                oidc_token=cloudscheduler.JobHttpTargetOidcTokenArgs(
+                    service_account_email=scheduler_account.email, audience=self.url)),
+        ), pulumi.ResourceOptions(parent=self, depends_on=[scheduler_api, invoker]))
+        self.register_outputs({"url": self.url})

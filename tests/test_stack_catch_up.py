@@ -1,0 +1,266 @@
+"""The catch-up's deployment and the alert policies, under mocks: what `pulumi up` would create."""
+
+import json
+import sys
+
+import jwt
+import pulumi
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from stack_harness import (
+    ACCESSOR,
+    FUNCTION,
+    GCP_PROJECT,
+    INFRA,
+    INVOKER,
+    OKTA_APP_ID,
+    OKTA_CLIENT_ID,
+    SECRET_VERSION,
+    deploy,
+    generated_key_pems,
+    is_secret,
+    reveal,
+)
+
+sys.path.insert(0, str(INFRA))
+from okta_catch_up_app import rsa_public_jwk  # noqa: E402
+from stack_settings import cron_interval_minutes  # noqa: E402
+
+APP = "okta:app/oAuth:OAuth"
+SCOPE = "okta:index/appOauthApiScope:AppOauthApiScope"
+ROLE = "okta:app/oauthRoleAssignment:OauthRoleAssignment"
+JOB = "gcp:cloudscheduler/job:Job"
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-catch-up"
+CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, "tls:index/privateKey:PrivateKey"}
+
+
+def account(name: str) -> str:
+    return f"{name}@{GCP_PROJECT}.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def stack(monkeypatch, tmp_path):
+    return deploy(monkeypatch, tmp_path)
+
+
+# --- Okta: a service app that may read the System Log, nothing else -----------------------------
+
+def test_the_service_app_uses_private_key_jwt_with_the_generated_key(stack):
+    app = stack.one(APP).inputs
+    assert (app["type"], app["grantTypes"], app["responseTypes"]) == (
+        "service", ["client_credentials"], ["token"])
+    assert app["tokenEndpointAuthMethod"] == "private_key_jwt" and app["omitSecret"] is True
+    [jwk] = app["jwks"]
+    assert jwk == rsa_public_jwk(generated_key_pems()[1])
+    key = stack.one("tls:index/privateKey:PrivateKey").inputs
+    assert (key["algorithm"], key["rsaBits"]) == ("RSA", 2048)
+
+
+def test_the_app_gets_the_log_read_scope_and_a_read_only_admin_role_only(stack):
+    scope = stack.one(SCOPE).inputs
+    assert scope == {"appId": OKTA_APP_ID, "issuer": "https://dev-123456.okta.com",
+                     "scopes": ["okta.logs.read"]}
+    assert stack.one(ROLE).inputs == {"clientId": OKTA_CLIENT_ID, "type": "READ_ONLY_ADMIN"}
+
+
+def test_the_jwk_is_a_valid_rsa_public_key_matching_the_pem():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    jwk = rsa_public_jwk(pem)
+    assert set(jwk) == {"kid", "kty", "e", "n"} and jwk["kty"] == "RSA" and jwk["e"] == "AQAB"
+    assert not any(c in jwk["n"] + jwk["kid"] for c in "+/=")  # base64url without padding
+    loaded = jwt.PyJWK({k: v for k, v in jwk.items() if k != "kid"}).key
+    assert loaded.public_numbers() == key.public_key().public_numbers()
+    # The kid is the RFC 7638 thumbprint, as PyJWT computes it too.
+    assert jwk["kid"] == jwt.PyJWK(jwk).key_id and jwk["kid"] == rsa_public_jwk(pem)["kid"]
+
+
+# --- Google Cloud: a private function, run by the scheduler alone -------------------------------
+
+def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stack):
+    hook, catch_up = stack.one(FUNCTION, "function").inputs, stack.one(
+        FUNCTION, "catch-up-function").inputs
+    assert catch_up["name"] == "okta-event-hook-catch-up"
+    build = catch_up["buildConfig"]
+    assert build["entryPoint"] == "okta_catch_up"
+    assert build["source"] == hook["buildConfig"]["source"]
+    assert build["serviceAccount"] == hook["buildConfig"]["serviceAccount"]
+    service = catch_up["serviceConfig"]
+    assert (service["minInstanceCount"], service["maxInstanceCount"],
+            service["maxInstanceRequestConcurrency"], service["timeoutSeconds"]) == (0, 1, 1, 300)
+    assert service["serviceAccountEmail"] == account("okta-event-hook-catchup")
+    assert service["environmentVariables"] == {
+        "OKTA_ORG_URL": "https://dev-123456.okta.com", "OKTA_CLIENT_ID": OKTA_CLIENT_ID,
+        "OKTA_PRIVATE_KEY_ID": rsa_public_jwk(generated_key_pems()[1])["kid"],
+        "OKTA_EVENT_HOOK_ID": "who1a2b3c4d5e6f7g8h9",
+        "OKTA_CATCH_UP_EVENTS": "user.lifecycle.deactivate",
+        "OKTA_CATCH_UP_LOOKBACK_MINUTES": "120"}
+    assert service["secretEnvironmentVariables"] == [{
+        "key": "OKTA_PRIVATE_KEY", "projectId": GCP_PROJECT,
+        "secret": "okta-event-hook-catch-up-key", "version": "1"}]
+
+
+def test_only_the_scheduler_account_may_invoke_the_catch_up(stack):
+    invokers = {r.name: r.inputs for r in stack.by_type[INVOKER]}
+    assert invokers["catch-up-invoker"] == {
+        "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
+        "member": f"serviceAccount:{account('okta-event-hook-sched')}",
+        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/"
+                "okta-event-hook-catch-up"}
+    catch_up_service = invokers["catch-up-invoker"]["name"]
+    assert [i for i in invokers.values() if i["name"] == catch_up_service] == [
+        invokers["catch-up-invoker"]]  # no allUsers on the catch-up
+
+
+def test_the_schedule_posts_with_an_oidc_token_for_the_function(stack):
+    job = stack.one(JOB)
+    assert job.inputs["schedule"] == "*/15 * * * *" and job.inputs["timeZone"] == "Etc/UTC"
+    assert job.inputs["httpTarget"] == {
+        "uri": CATCH_UP_URL, "httpMethod": "POST",
+        "oidcToken": {"serviceAccountEmail": account("okta-event-hook-sched"),
+                      "audience": CATCH_UP_URL}}
+    assert job.inputs["retryConfig"]["retryCount"] == 3
+    assert stack.one(INVOKER, "catch-up-invoker").urn in job.dependencies
+    assert int(job.inputs["attemptDeadline"].rstrip("s")) > 300  # longer than the function's
+
+
+def test_the_private_key_is_a_secret_everywhere(stack):
+    private_pem = generated_key_pems()[0]
+    body = private_pem.splitlines()[1]
+    version = stack.one(SECRET_VERSION, "catch-up-key-version")
+    assert is_secret(version.inputs["secretData"])
+    assert reveal(version.inputs["secretData"]) == private_pem
+    for registration in stack.registrations:
+        plain = json.dumps(_without_secrets(registration.inputs), default=str)
+        assert body not in plain, registration.name
+    for name, (value, secret) in stack.outputs.items():
+        assert secret or body not in json.dumps(value), name
+
+
+def _without_secrets(value):
+    if is_secret(value):
+        return "<secret>"
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def test_catch_up_outputs(stack):
+    assert stack.outputs["catchUpFunctionUrl"] == (CATCH_UP_URL, False)
+    assert stack.outputs["oktaServiceAppClientId"] == (OKTA_CLIENT_ID, False)
+
+
+def test_catch_up_false_creates_none_of_it_and_keeps_alerting(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, catchUp=False)
+    assert not CATCH_UP_TYPES & set(stack.by_type)
+    assert [r.name for r in stack.by_type[FUNCTION]] == ["function"]
+    assert [r.name for r in stack.by_type[ACCESSOR]] == ["hook-secret-accessor"]
+    assert {r.name for r in stack.by_type[POLICY]} == {"receiver-errors-alert",
+                                                       "refused-deliveries-alert"}
+    assert "catchUpFunctionUrl" not in stack.outputs
+    # No catch-up means no Okta org URL is needed either.
+    deploy(monkeypatch, tmp_path, catchUp=False, **{"okta:orgName": None})
+
+
+# --- alerting -----------------------------------------------------------------------------------
+
+def policies(stack) -> dict:
+    return {r.name.removesuffix("-alert"): r.inputs for r in stack.by_type[POLICY]}
+
+
+def test_four_policies_with_documentation_and_no_channel_by_default(stack):
+    found = policies(stack)
+    assert set(found) == {"receiver-errors", "refused-deliveries", "delivery-failures",
+                          "catch-up-stopped"}
+    for policy in found.values():
+        assert "**What to do:**" in policy["documentation"]["content"]
+        assert policy["documentation"]["mimeType"] == "text/markdown"
+        assert policy.get("notificationChannels", []) == []
+    assert CHANNEL not in stack.by_type
+    names, secret = stack.outputs["alertPolicyNames"]
+    assert sorted(names) == sorted(f"projects/{GCP_PROJECT}/alertPolicies/{k}-alert"
+                                   for k in found) and not secret
+
+
+def test_log_matching_policies_watch_our_services_only(stack):
+    found = policies(stack)
+    services = '("okta-event-hook" OR "okta-event-hook-catch-up")'
+    for key, must in (
+            ("delivery-failures", 'jsonPayload.action="okta.event_hook.delivery_failed"'),
+            ("refused-deliveries", 'jsonPayload.status=401 AND jsonPayload.method="POST"'),
+            ("receiver-errors", "httpRequest.status>=500")):
+        [condition] = found[key]["conditions"]
+        log_filter = condition["conditionMatchedLog"]["filter"]
+        assert f"resource.labels.service_name={services}" in log_filter and must in log_filter
+        assert found[key]["alertStrategy"]["notificationRateLimit"]["period"] == "300s"
+    receiver_errors = found["receiver-errors"]["conditions"][0]["conditionMatchedLog"]["filter"]
+    assert 'NOT jsonPayload.action="okta.event_hook.delivery_failed"' in receiver_errors
+
+
+def test_a_stopped_catch_up_is_an_absence_of_passes_for_twice_the_interval(
+        monkeypatch, tmp_path, stack):
+    [condition] = policies(stack)["catch-up-stopped"]["conditions"]
+    absent = condition["conditionAbsent"]
+    assert absent["duration"] == "1800s"
+    assert 'metric.type="logging.googleapis.com/user/okta-event-hook-catch-up-stopped"' in \
+        absent["filter"]
+    metric = stack.one("gcp:logging/metric:Metric").inputs
+    assert 'jsonPayload.action="okta.catch_up.pass"' in metric["filter"]
+    # The policy waits until Cloud Monitoring knows the new metric.
+    pause = stack.one("time:index/sleep:Sleep")
+    assert pause.urn in stack.one(POLICY, "catch-up-stopped-alert").dependencies
+    hourly = deploy(monkeypatch, tmp_path, catchUpSchedule="0 * * * *", catchUpLookbackMinutes=180)
+    assert policies(hourly)["catch-up-stopped"]["conditions"][0]["conditionAbsent"][
+        "duration"] == "7200s"
+
+
+def test_an_alert_email_is_attached_to_every_policy(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, alertEmail="oncall@example.com")
+    channel = stack.one(CHANNEL)
+    assert channel.inputs["type"] == "email"
+    assert channel.inputs["labels"] == {"email_address": "oncall@example.com"}
+    name = f"projects/{GCP_PROJECT}/notificationChannels/alert-email"
+    for policy in policies(stack).values():
+        assert policy["notificationChannels"] == [name]
+
+
+# --- config -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config, message", [
+    ({"catchUp": "sometimes"}, "okta-event-hook:catchUp"),
+    ({"catchUpSchedule": "every 15 minutes"}, "okta-event-hook:catchUpSchedule must be"),
+    ({"catchUpSchedule": "*/15 * * * * *"}, "okta-event-hook:catchUpSchedule must be"),
+    ({"catchUpSchedule": "* * * * *"}, "runs every 1 minute(s)"),
+    ({"catchUpLookbackMinutes": 15}, "okta-event-hook:catchUpLookbackMinutes must exceed"),
+    ({"catchUpSchedule": "0 * * * *", "catchUpLookbackMinutes": 60},
+     "longest interval (60 minutes)"),
+    ({"catchUpLookbackMinutes": 50_000}, "okta-event-hook:catchUpLookbackMinutes"),
+    ({"alertEmail": "not an address"}, "okta-event-hook:alertEmail"),
+    ({"okta:orgName": None}, "okta:orgName"),
+    ({"functionName": "a" * 55}, "at most 54 characters"),
+])
+def test_catch_up_config_errors_name_the_key(monkeypatch, tmp_path, config, message):
+    monkeypatch.delenv("OKTA_ORG_NAME", raising=False)
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, **config)
+    assert message in str(error.value)
+
+
+def test_the_okta_providers_environment_variables_give_the_org_too(monkeypatch, tmp_path):
+    monkeypatch.setenv("OKTA_ORG_NAME", "acme")
+    monkeypatch.setenv("OKTA_BASE_URL", "oktapreview.com")
+    stack = deploy(monkeypatch, tmp_path, **{"okta:orgName": None, "okta:baseUrl": None})
+    assert stack.one(SCOPE).inputs["issuer"] == "https://acme.oktapreview.com"
+
+
+@pytest.mark.parametrize("schedule, minutes", [
+    ("*/15 * * * *", 15), ("0 * * * *", 60), ("0,10 * * * *", 50), ("0 9 * * *", 1440)])
+def test_the_schedule_interval_is_the_longest_gap(schedule, minutes):
+    assert cron_interval_minutes(schedule) == minutes
