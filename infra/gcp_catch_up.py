@@ -6,7 +6,8 @@ import pulumi_gcp as gcp
 from pulumi_gcp import cloudfunctionsv2 as functions
 from pulumi_gcp import cloudscheduler
 
-from gcp_receiver import FunctionSecret, GcpReceiver, account_id, service_account_member
+from gcp_receiver import FunctionSecret, GcpReceiver, service_account_member
+from names import account_id
 from okta_catch_up_app import OktaCatchUpApp
 from okta_registration import OktaEventHook
 from stack_settings import StackSettings

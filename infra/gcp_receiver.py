@@ -7,6 +7,7 @@ from pulumi_gcp import secretmanager
 
 from endpoint_ready import EndpointReady
 from function_archive import function_archive
+from names import account_id
 from stack_settings import StackSettings
 
 # What the deployment uses; enabled here so that a fresh project needs no clicks.
@@ -24,11 +25,6 @@ REQUIRED_APIS = [
 RUNTIME = "python312"
 ENTRY_POINT = "okta_event_hook"
 REQUEST_TIMEOUT_SECONDS = 10  # Okta gives up after 3 s; nothing legitimate takes longer
-
-
-def account_id(function_name: str, role: str) -> str:
-    """A service account id (6-30 characters) derived from the function's name."""
-    return f"{function_name[:29 - len(role)].rstrip('-')}-{role}"
 
 
 def service_account_member(account: gcp.serviceaccount.Account) -> pulumi.Output:

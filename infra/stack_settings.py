@@ -1,5 +1,10 @@
-"""The stack's settings, read once from Pulumi config and checked before anything is declared."""
+"""The stack's settings, read once from Pulumi config and checked before anything is declared.
 
+Every value Okta or Google Cloud would refuse later, after minutes of deployment, is refused here
+instead, with a ConfigError that names the key.
+"""
+
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -9,15 +14,21 @@ from typing import Optional
 import pulumi
 from croniter import croniter
 
+import cloud_run_limits
+from names import MAX_FUNCTION_NAME, default_function_name
+
+PROJECT = "okta-event-hook"
 DEFAULT_EVENTS = ["user.lifecycle.deactivate"]
 MAX_EVENT_TYPES = 300  # Okta's limit for one event hook
 DEFAULT_CATCH_UP_SCHEDULE = "*/15 * * * *"
 DEFAULT_CATCH_UP_LOOKBACK_MINUTES = 120
 MIN_CATCH_UP_INTERVAL_MINUTES = 5  # a pass may take up to 4 minutes
 MAX_CATCH_UP_LOOKBACK_MINUTES = 30 * 24 * 60  # the catch-up's own limit (Cloud Logging retention)
-# The catch-up function is named "<functionName>-catch-up", within Cloud Functions' 63 characters.
-MAX_FUNCTION_NAME = 63 - len("-catch-up")
-_MEMORY = re.compile(r"^[1-9][0-9]*(Mi|Gi|M|G)$")
+SECRET_KEYS = ("hookSecret", "previousHookSecret")
+# Every okta-event-hook: key the program reads; any other is most likely a typo.
+KNOWN_KEYS = {*SECRET_KEYS, "events", "hookName", "functionName", "memory", "cpu",
+              "minInstances", "maxInstances", "concurrency", "catchUp", "catchUpSchedule",
+              "catchUpLookbackMinutes", "alertEmail"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ORG_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 
@@ -52,6 +63,7 @@ class StackSettings:
 
 
 def load_settings() -> StackSettings:
+    check_keys()
     config = pulumi.Config()  # the project's namespace: okta-event-hook:*
     try:
         events = config.get_object("events")
@@ -59,13 +71,17 @@ def load_settings() -> StackSettings:
         events = None  # not JSON: reported by check() below with an example
     else:
         events = DEFAULT_EVENTS if events is None else events
+    secrets = {key: _secret(config, key) for key in SECRET_KEYS}
+    if secrets["hookSecret"] is None:
+        raise pulumi.ConfigMissingError(f"{PROJECT}:hookSecret", secret=True)
+    function_name = config.get("functionName") or default_function_name(pulumi.get_stack())
     settings = StackSettings(
-        hook_secret=config.require_secret("hookSecret"),
-        previous_hook_secret=config.get_secret("previousHookSecret"),
+        hook_secret=secrets["hookSecret"],
+        previous_hook_secret=secrets["previousHookSecret"],
         events=events,
         region=pulumi.Config("gcp").require("region"),
-        hook_name=config.get("hookName") or "okta-event-hook",
-        function_name=config.get("functionName") or "okta-event-hook",
+        hook_name=config.get("hookName") or function_name,
+        function_name=function_name,
         memory=config.get("memory") or "512Mi",
         cpu=config.get("cpu") or "1",
         min_instances=_get_int(config, "minInstances", 1),
@@ -80,6 +96,31 @@ def load_settings() -> StackSettings:
     )
     check(settings)
     return settings
+
+
+def check_keys() -> None:
+    """Refuse okta-event-hook: keys the program does not read, suggesting the likely one."""
+    keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    for key in sorted(keys):
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT and name not in KNOWN_KEYS:
+            close = difflib.get_close_matches(name, sorted(KNOWN_KEYS), n=1)
+            hint = f" Did you mean {PROJECT}:{close[0]}?" if close else ""
+            raise ConfigError(f"{key} is not a setting of this program.{hint}")
+
+
+def _secret(config: pulumi.Config, key: str) -> Optional[pulumi.Output]:
+    """The value of a secret key as a Pulumi secret; refused if blank or stored in plain text."""
+    value = config.get(key)
+    if value is None:
+        return None
+    full_key = f"{PROJECT}:{key}"
+    if not value.strip():
+        raise ConfigError(f"{full_key} is blank; Okta would send an empty Authorization header")
+    if not pulumi.runtime.is_config_secret(full_key):
+        raise ConfigError(f"{full_key} is stored in plain text in the stack's file; set it "
+                          f"again with `pulumi config set --secret {full_key}`")
+    return pulumi.Output.secret(value)
 
 
 def _okta_org_url() -> Optional[str]:
@@ -124,23 +165,20 @@ def check(settings: StackSettings) -> None:
     if len(events) > MAX_EVENT_TYPES:
         raise ConfigError(f"okta-event-hook:events lists {len(events)} event types; "
                           f"Okta allows {MAX_EVENT_TYPES} per hook")
+    repeated = sorted({e for e in events if events.count(e) > 1})
+    if repeated:
+        raise ConfigError(f"okta-event-hook:events lists {', '.join(repeated)} more than once")
     if not re.fullmatch(rf"[a-z][a-z0-9-]{{0,{MAX_FUNCTION_NAME - 2}}}[a-z0-9]",
                         settings.function_name):
         raise ConfigError("okta-event-hook:functionName must be lower-case letters, digits and "
                           "hyphens, start with a letter and be at most "
                           f"{MAX_FUNCTION_NAME} characters (the catch-up adds -catch-up)")
-    if not _MEMORY.match(settings.memory):
-        raise ConfigError('okta-event-hook:memory must look like "512Mi" or "1Gi"')
     if not 0 <= settings.min_instances <= settings.max_instances or settings.max_instances < 1:
         raise ConfigError("okta-event-hook:minInstances must be between 0 and maxInstances, "
                           "and maxInstances at least 1")
-    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", settings.cpu) or float(settings.cpu) <= 0:
-        raise ConfigError('okta-event-hook:cpu must be a positive number of vCPUs, e.g. "1"')
-    if settings.concurrency < 1:
-        raise ConfigError("okta-event-hook:concurrency must be at least 1")
-    if settings.concurrency > 1 and float(settings.cpu) < 1:
-        raise ConfigError("Cloud Functions serves more than one request at a time only with "
-                          "okta-event-hook:cpu of 1 or more; raise cpu or set concurrency to 1")
+    problem = cloud_run_limits.problem(settings.cpu, settings.memory, settings.concurrency)
+    if problem:
+        raise ConfigError(problem)
     if settings.alert_email is not None and not _EMAIL.fullmatch(settings.alert_email):
         raise ConfigError("okta-event-hook:alertEmail must be one e-mail address")
     if settings.catch_up:

@@ -155,13 +155,13 @@ def _resolve(value) -> tuple:
     return _sync_await(output.future()), _sync_await(output.is_secret())
 
 
-def run_program(config: dict, secret_keys: tuple = ()) -> Deployment:
-    """Run infra/__main__.py with `config` (full keys, e.g. "gcp:region") and return what it
-    registered and exported. Raises what the program raises."""
+def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK) -> Deployment:
+    """Run infra/__main__.py as stack `stack` with `config` (full keys, e.g. "gcp:region") and
+    return what it registered and exported. Raises what the program raises."""
     mocks = StackMocks()
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per run
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, list(secret_keys))
     for module in PROGRAM_MODULES:  # each run imports the program afresh
         sys.modules.pop(module, None)
@@ -191,11 +191,12 @@ VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
 INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 ACCESSOR = "gcp:secretmanager/secretIamMember:SecretIamMember"
-URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook"
+URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev"
 
 
-def deploy(monkeypatch, tmp_path, **config):
-    """Run the program from an unrelated directory, with the dev stack's basic config."""
+def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **config):
+    """Run the program as `stack` from an unrelated directory, with the dev stack's basic config.
+    The hook secrets are set as secrets, unless listed in `plain_keys` (full keys)."""
     monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
     values = {"gcp:project": GCP_PROJECT, "gcp:region": "us-central1",
               "okta:orgName": "dev-123456", "okta:baseUrl": "okta.com",
@@ -204,5 +205,6 @@ def deploy(monkeypatch, tmp_path, **config):
     # The engine hands every config value over as a string: structured ones as JSON.
     values = {k: v if isinstance(v, str) else json.dumps(v)
               for k, v in values.items() if v is not None}
-    secret_keys = [k for k in values if k.endswith(("hookSecret", "HookSecret"))]
-    return run_program(values, tuple(secret_keys))
+    secret_keys = [k for k in values
+                   if k.endswith(("hookSecret", "HookSecret")) and k not in plain_keys]
+    return run_program(values, tuple(secret_keys), stack)

@@ -15,7 +15,7 @@ from stack_harness import INFRA
 sys.path.insert(0, str(INFRA))
 from endpoint_ready import EndpointReadyProvider  # noqa: E402
 from function_archive import FUNCTION_DIR, content_hash, function_archive, source_files  # noqa: E402
-from gcp_receiver import account_id  # noqa: E402
+from names import MAX_FUNCTION_NAME, account_id, default_function_name  # noqa: E402
 
 
 def make_tree(root, files):
@@ -114,6 +114,29 @@ def test_service_account_ids_are_valid_for_any_function_name(function_name, role
     value = account_id(function_name, role)
     assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", value), value
     assert value.endswith(f"-{role}")
+
+
+@pytest.mark.parametrize("role", ["run", "build", "catchup", "sched"])
+def test_long_function_names_keep_distinct_service_accounts(role):
+    first, second = "okta-event-hook-staging-1", "okta-event-hook-staging-2"
+    assert account_id(first, role) != account_id(second, role)
+    assert account_id("okta-event-hook-dev", role) == f"okta-event-hook-dev-{role}"
+
+
+@pytest.mark.parametrize("stack, expected", [
+    ("dev", "okta-event-hook-dev"), ("prod", "okta-event-hook-prod"),
+    ("staging-2", "okta-event-hook-staging-2")])
+def test_default_names_follow_the_stack(stack, expected):
+    assert default_function_name(stack) == expected
+
+
+@pytest.mark.parametrize("stacks", [("Prod", "prod"), ("team_a", "team-a"),
+                                    ("x" * 60 + "1", "x" * 60 + "2"), ("__", "--")])
+def test_reshaped_stack_names_stay_distinct_and_valid(stacks):
+    names = [default_function_name(stack) for stack in stacks]
+    assert names[0] != names[1]
+    for name in names:
+        assert re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", name) and len(name) <= MAX_FUNCTION_NAME
 
 
 def test_the_deployed_runtime_pins_exactly_what_the_tests_run():

@@ -37,7 +37,7 @@ def test_the_hook_points_at_the_function_url(stack):
     hook = stack.one(HOOK).inputs
     assert hook["channel"] == {"type": "HTTP", "version": "1.0.0", "uri": URL}
     assert hook["status"] == "ACTIVE"
-    assert hook["name"] == "okta-event-hook"
+    assert hook["name"] == "okta-event-hook-dev"
     assert stack.outputs["functionUrl"] == (URL, False)
 
 
@@ -109,14 +109,15 @@ def test_the_secret_version_holds_the_configured_secret_as_a_secret(stack):
     version = stack.one(SECRET_VERSION, "hook-secret-version")
     assert is_secret(version.inputs["secretData"])
     assert reveal(version.inputs["secretData"]) == SECRET
-    assert version.inputs["secret"] == f"projects/{GCP_PROJECT}/secrets/okta-event-hook-hook-secret"
+    assert version.inputs["secret"] == \
+        f"projects/{GCP_PROJECT}/secrets/okta-event-hook-dev-hook-secret"
 
 
 def test_the_function_reads_its_secret_from_secret_manager_pinned_to_the_version(stack):
     service = function_config(stack)["serviceConfig"]
     assert service["secretEnvironmentVariables"] == [{
         "key": "OKTA_HOOK_SECRET", "projectId": GCP_PROJECT,
-        "secret": "okta-event-hook-hook-secret", "version": "1"}]
+        "secret": "okta-event-hook-dev-hook-secret", "version": "1"}]
     assert "environmentVariables" not in service  # never a plain variable
 
 
@@ -124,10 +125,10 @@ def test_each_runtime_account_may_read_its_own_secret_only(stack):
     accessors = {r.name: r for r in stack.by_type[ACCESSOR]}
     assert set(accessors) == {"hook-secret-accessor", "catch-up-key-accessor"}
     for name, secret, account, function in (
-            ("hook-secret-accessor", "okta-event-hook-hook-secret", "okta-event-hook-run",
-             "function"),
-            ("catch-up-key-accessor", "okta-event-hook-catch-up-key", "okta-event-hook-catchup",
-             "catch-up-function")):
+            ("hook-secret-accessor", "okta-event-hook-dev-hook-secret",
+             "okta-event-hook-dev-run", "function"),
+            ("catch-up-key-accessor", "okta-event-hook-dev-catch-up-key",
+             "okta-event-hook-dev-catchup", "catch-up-function")):
         email = f"{account}@{GCP_PROJECT}.iam.gserviceaccount.com"
         assert accessors[name].inputs == {
             "secretId": f"projects/{GCP_PROJECT}/secrets/{secret}",
@@ -144,17 +145,17 @@ def test_the_function_is_public_through_cloud_run_invoker(stack):
     assert invoker == {
         "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
         "member": "allUsers",
-        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/okta-event-hook"}
+        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/okta-event-hook-dev"}
     assert "gcp:cloudfunctionsv2/functionIamMember:FunctionIamMember" not in stack.by_type
 
 
 def test_the_function_runs_the_receiver_with_safe_defaults(stack):
     function = function_config(stack)
-    assert function["name"] == "okta-event-hook" and function["location"] == "us-central1"
+    assert function["name"] == "okta-event-hook-dev" and function["location"] == "us-central1"
     build = function["buildConfig"]
     assert build["runtime"] == "python312" and build["entryPoint"] == "okta_event_hook"
     assert build["serviceAccount"] == (f"projects/{GCP_PROJECT}/serviceAccounts/"
-                                       f"okta-event-hook-build@{GCP_PROJECT}.iam.gserviceaccount.com")
+                                       f"okta-event-hook-dev-build@{GCP_PROJECT}.iam.gserviceaccount.com")
     storage = build["source"]["storageSource"]
     assert storage["bucket"] == "source-4f1c2e7"
     assert storage["object"].startswith("function-source-") and storage["object"].endswith(".zip")
@@ -205,8 +206,8 @@ def test_a_previous_secret_reaches_the_function_during_a_rotation(monkeypatch, t
     stack = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
     variables = function_config(stack)["serviceConfig"]["secretEnvironmentVariables"]
     assert [(v["key"], v["secret"]) for v in variables] == [
-        ("OKTA_HOOK_SECRET", "okta-event-hook-hook-secret"),
-        ("OKTA_HOOK_SECRET_PREVIOUS", "okta-event-hook-hook-secret-previous")]
+        ("OKTA_HOOK_SECRET", "okta-event-hook-dev-hook-secret"),
+        ("OKTA_HOOK_SECRET_PREVIOUS", "okta-event-hook-dev-hook-secret-previous")]
     versions = {reveal(v.inputs["secretData"]) for v in stack.by_type[SECRET_VERSION]
                 if "hook-secret" in v.name}
     assert versions == {SECRET, PREVIOUS}
@@ -262,6 +263,25 @@ def test_a_missing_hook_secret_is_a_clear_config_error(monkeypatch, tmp_path):
     ({"minInstances": 5, "maxInstances": 2}, "okta-event-hook:minInstances"),
     ({"maxInstances": 0, "minInstances": 0}, "maxInstances at least 1"),
     ({"concurrency": 0}, "okta-event-hook:concurrency"),
+    ({"concurrency": 1001}, "okta-event-hook:concurrency must be from 1 to 1000"),
+    ({"cpu": "0"}, "okta-event-hook:cpu must be at least 0.08"),
+    ({"cpu": "0.05", "concurrency": 1}, "okta-event-hook:cpu must be at least 0.08"),
+    ({"cpu": "0.0005", "concurrency": 1}, "okta-event-hook:cpu must be a number"),
+    ({"cpu": "3"}, "okta-event-hook:cpu above 1 must be 2, 4, 6 or 8"),
+    ({"cpu": "1.5"}, "okta-event-hook:cpu above 1 must be 2, 4, 6 or 8"),
+    ({"memory": "8Gi"}, "okta-event-hook:memory must be from 128 MiB to 4 GiB with 1 vCPU"),
+    ({"cpu": "4", "memory": "1Gi"}, "from 2048 MiB to 16 GiB with 4 vCPU"),
+    ({"cpu": "0.4", "concurrency": 1, "memory": "600Mi"}, "more than 512 MiB needs 0.5 vCPU"),
+    ({"cpu": "0.5", "concurrency": 1, "memory": "2Gi"}, "more than 1 GiB needs 1 vCPU"),
+    ({"memory": "64Mi", "cpu": "0.5", "concurrency": 1}, "at least 128Mi"),
+    ({"hookSecret": "   "}, "okta-event-hook:hookSecret is blank"),
+    ({"previousHookSecret": " "}, "okta-event-hook:previousHookSecret is blank"),
+    ({"events": ["user.lifecycle.deactivate", "user.lifecycle.deactivate"]},
+     "okta-event-hook:events lists user.lifecycle.deactivate more than once"),
+    ({"fuctionName": "hooks"}, "okta-event-hook:fuctionName is not a setting of this program. "
+                               "Did you mean okta-event-hook:functionName?"),
+    ({"catchup": "false"}, "Did you mean okta-event-hook:catchUp?"),
+    ({"region": "europe-west1"}, "okta-event-hook:region is not a setting of this program."),
 ])
 def test_invalid_config_fails_before_anything_is_created(monkeypatch, tmp_path, config, message):
     with pytest.raises(pulumi.RunError) as error:
@@ -269,6 +289,54 @@ def test_invalid_config_fails_before_anything_is_created(monkeypatch, tmp_path, 
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("key", ["okta-event-hook:hookSecret",
+                                 "okta-event-hook:previousHookSecret"])
+def test_a_hook_secret_stored_in_plain_text_is_refused(monkeypatch, tmp_path, key):
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, plain_keys=(key,), previousHookSecret=PREVIOUS)
+    assert f"{key} is stored in plain text" in str(error.value)
+    assert f"pulumi config set --secret {key}" in str(error.value)
+    assert SECRET not in str(error.value) and PREVIOUS not in str(error.value)
+
+
+@pytest.mark.parametrize("cpu, memory, concurrency", [
+    ("0.5", "1Gi", 1), ("0.08", "128Mi", 1), ("2", "8Gi", 80), ("4", "2Gi", 1000),
+    ("8", "32Gi", 80), ("1", "4Gi", 80), ("0.999", "512M", 1)])
+def test_combinations_cloud_run_accepts_pass(monkeypatch, tmp_path, cpu, memory, concurrency):
+    service = function_config(deploy(monkeypatch, tmp_path, cpu=cpu, memory=memory,
+                                     concurrency=concurrency))["serviceConfig"]
+    assert (service["availableCpu"], service["availableMemory"]) == (cpu, memory)
+
+
+def test_min_instances_may_equal_max_instances(monkeypatch, tmp_path):
+    service = function_config(deploy(monkeypatch, tmp_path, minInstances=3, maxInstances=3))[
+        "serviceConfig"]
+    assert (service["minInstanceCount"], service["maxInstanceCount"]) == (3, 3)
+
+
 def test_one_request_at_a_time_may_use_a_fraction_of_a_cpu(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, cpu="0.5", concurrency=1, memory="256Mi")
     assert function_config(stack)["serviceConfig"]["availableCpu"] == "0.5"
+
+
+# --- two stacks in one project ------------------------------------------------------------------
+
+NAMED_INPUTS = ("name", "accountId", "secretId", "repositoryId")
+
+
+def project_names(stack) -> set:
+    """Every name the stack claims in the Google Cloud project (an object's name is scoped to
+    its bucket, which Pulumi names uniquely)."""
+    return {(r.type, r.inputs[key]) for r in stack.registrations
+            if r.type.startswith("gcp:") and r.type != "gcp:storage/bucketObject:BucketObject"
+            for key in NAMED_INPUTS if isinstance(r.inputs.get(key), str)}
+
+
+def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path):
+    staging = deploy(monkeypatch, tmp_path, stack="staging")
+    prod = deploy(monkeypatch, tmp_path, stack="prod")
+    assert function_config(staging)["name"] == "okta-event-hook-staging"
+    assert function_config(prod)["name"] == "okta-event-hook-prod"
+    assert len(project_names(prod)) >= 15  # functions, accounts, secrets, job, repository...
+    assert not project_names(staging) & project_names(prod)
+    assert staging.one(HOOK).inputs["name"] != prod.one(HOOK).inputs["name"]

@@ -34,7 +34,7 @@ ROLE = "okta:app/oauthRoleAssignment:OauthRoleAssignment"
 JOB = "gcp:cloudscheduler/job:Job"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
-CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-catch-up"
+CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev-catch-up"
 CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, "tls:index/privateKey:PrivateKey"}
 
 
@@ -85,7 +85,7 @@ def test_the_jwk_is_a_valid_rsa_public_key_matching_the_pem():
 def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stack):
     hook, catch_up = stack.one(FUNCTION, "function").inputs, stack.one(
         FUNCTION, "catch-up-function").inputs
-    assert catch_up["name"] == "okta-event-hook-catch-up"
+    assert catch_up["name"] == "okta-event-hook-dev-catch-up"
     build = catch_up["buildConfig"]
     assert build["entryPoint"] == "okta_catch_up"
     assert build["source"] == hook["buildConfig"]["source"]
@@ -93,7 +93,7 @@ def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stac
     service = catch_up["serviceConfig"]
     assert (service["minInstanceCount"], service["maxInstanceCount"],
             service["maxInstanceRequestConcurrency"], service["timeoutSeconds"]) == (0, 1, 1, 300)
-    assert service["serviceAccountEmail"] == account("okta-event-hook-catchup")
+    assert service["serviceAccountEmail"] == account("okta-event-hook-dev-catchup")
     assert service["environmentVariables"] == {
         "OKTA_ORG_URL": "https://dev-123456.okta.com", "OKTA_CLIENT_ID": OKTA_CLIENT_ID,
         "OKTA_PRIVATE_KEY_ID": rsa_public_jwk(generated_key_pems()[1])["kid"],
@@ -102,16 +102,16 @@ def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stac
         "OKTA_CATCH_UP_LOOKBACK_MINUTES": "120"}
     assert service["secretEnvironmentVariables"] == [{
         "key": "OKTA_PRIVATE_KEY", "projectId": GCP_PROJECT,
-        "secret": "okta-event-hook-catch-up-key", "version": "1"}]
+        "secret": "okta-event-hook-dev-catch-up-key", "version": "1"}]
 
 
 def test_only_the_scheduler_account_may_invoke_the_catch_up(stack):
     invokers = {r.name: r.inputs for r in stack.by_type[INVOKER]}
     assert invokers["catch-up-invoker"] == {
         "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
-        "member": f"serviceAccount:{account('okta-event-hook-sched')}",
+        "member": f"serviceAccount:{account('okta-event-hook-dev-sched')}",
         "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/"
-                "okta-event-hook-catch-up"}
+                "okta-event-hook-dev-catch-up"}
     catch_up_service = invokers["catch-up-invoker"]["name"]
     assert [i for i in invokers.values() if i["name"] == catch_up_service] == [
         invokers["catch-up-invoker"]]  # no allUsers on the catch-up
@@ -122,7 +122,7 @@ def test_the_schedule_posts_with_an_oidc_token_for_the_function(stack):
     assert job.inputs["schedule"] == "*/15 * * * *" and job.inputs["timeZone"] == "Etc/UTC"
     assert job.inputs["httpTarget"] == {
         "uri": CATCH_UP_URL, "httpMethod": "POST",
-        "oidcToken": {"serviceAccountEmail": account("okta-event-hook-sched"),
+        "oidcToken": {"serviceAccountEmail": account("okta-event-hook-dev-sched"),
                       "audience": CATCH_UP_URL}}
     assert job.inputs["retryConfig"]["retryCount"] == 3
     assert stack.one(INVOKER, "catch-up-invoker").urn in job.dependencies
@@ -191,7 +191,7 @@ def test_four_policies_with_documentation_and_no_channel_by_default(stack):
 
 def test_log_matching_policies_watch_our_services_only(stack):
     found = policies(stack)
-    services = '("okta-event-hook" OR "okta-event-hook-catch-up")'
+    services = '("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
     for key, must in (
             ("delivery-failures", 'jsonPayload.action="okta.event_hook.delivery_failed"'),
             ("refused-deliveries", 'jsonPayload.status=401 AND jsonPayload.method="POST"'),
@@ -209,7 +209,7 @@ def test_a_stopped_catch_up_is_an_absence_of_passes_for_twice_the_interval(
     [condition] = policies(stack)["catch-up-stopped"]["conditions"]
     absent = condition["conditionAbsent"]
     assert absent["duration"] == "1800s"
-    assert 'metric.type="logging.googleapis.com/user/okta-event-hook-catch-up-stopped"' in \
+    assert 'metric.type="logging.googleapis.com/user/okta-event-hook-dev-catch-up-stopped"' in \
         absent["filter"]
     metric = stack.one("gcp:logging/metric:Metric").inputs
     assert 'jsonPayload.action="okta.catch_up.pass"' in metric["filter"]
