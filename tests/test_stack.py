@@ -337,6 +337,6 @@ def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path
     prod = deploy(monkeypatch, tmp_path, stack="prod")
     assert function_config(staging)["name"] == "okta-event-hook-staging"
     assert function_config(prod)["name"] == "okta-event-hook-prod"
-    assert len(project_names(prod)) >= 15  # functions, accounts, secrets, job, repository...
+    assert len(project_names(prod)) >= 14  # functions, accounts, secrets, job, metric...
     assert not project_names(staging) & project_names(prod)
     assert staging.one(HOOK).inputs["name"] != prod.one(HOOK).inputs["name"]
