@@ -12,9 +12,11 @@ it uses inside its methods and relies on the standard library only.
 import inspect
 
 import pulumi
-from pulumi.dynamic import CreateResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-DEFAULT_TIMEOUT_SECONDS = 300
+# Google documents up to seven minutes for an IAM grant (the allUsers invoker) to apply.
+DEFAULT_TIMEOUT_SECONDS = 600
+WATCHED = ("url", "timeoutSeconds", "pollSeconds")
 DEFAULT_POLL_SECONDS = 5.0
 
 
@@ -36,6 +38,13 @@ def stored_by_value(cls):
 class EndpointReadyProvider(ResourceProvider):
     def create(self, props):
         return CreateResult(id_=props["url"], outs={**props, **self._wait(props)})
+
+    def diff(self, _id, olds, news):
+        """Only the URL and the limits matter. Without this, Pulumi compares the serialized
+        provider too, whose code carries the checkout's path, and every `pulumi up` from another
+        clone would update the gate and wait again."""
+        changed = [key for key in WATCHED if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[])
 
     def update(self, _id, _olds, news):
         return UpdateResult(outs={**news, **self._wait(news)})

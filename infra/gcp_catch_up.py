@@ -3,6 +3,7 @@ Scheduler with an OIDC token of an account that alone may invoke it."""
 
 import pulumi
 import pulumi_gcp as gcp
+from iam_settled import iam_settled
 from pulumi_gcp import cloudfunctionsv2 as functions
 from pulumi_gcp import cloudscheduler
 
@@ -38,6 +39,8 @@ class GcpCatchUp(pulumi.ComponentResource):
         key = FunctionSecret("catch-up-key", f"{fn}-catch-up-key", app.private_key_pem,
                              runtime_account, child)
 
+        settled = iam_settled("catch-up-iam-settled", [*receiver.build_grants, key.accessor],
+                              self)
         self.function = functions.Function("catch-up-function", functions.FunctionArgs(
             name=f"{fn}-catch-up",
             location=settings.region,
@@ -68,7 +71,7 @@ class GcpCatchUp(pulumi.ComponentResource):
         ), pulumi.ResourceOptions(
             parent=self,
             # Okta refuses the app's tokens until the scope and the role are in place.
-            depends_on=[*receiver.apis, receiver.build_role, key.accessor, app.scope, app.role]))
+            depends_on=[*receiver.apis, settled, app.scope, app.role]))
 
         # Cloud Scheduler calls with an OIDC token of this account, the only invoker.
         scheduler_account = gcp.serviceaccount.Account("catch-up-scheduler",

@@ -2,8 +2,9 @@
 
 import pulumi
 import pulumi_gcp as gcp
+from iam_settled import iam_settled
+from pulumi_gcp import artifactregistry, secretmanager
 from pulumi_gcp import cloudfunctionsv2 as functions
-from pulumi_gcp import secretmanager
 
 from endpoint_ready import EndpointReady
 from function_archive import function_archive
@@ -25,6 +26,7 @@ REQUIRED_APIS = [
 RUNTIME = "python312"
 ENTRY_POINT = "okta_event_hook"
 REQUEST_TIMEOUT_SECONDS = 10  # Okta gives up after 3 s; nothing legitimate takes longer
+KEPT_IMAGES = 5  # per function: enough to roll back a few deploys
 
 
 def service_account_member(account: gcp.serviceaccount.Account) -> pulumi.Output:
@@ -99,6 +101,33 @@ class GcpReceiver(pulumi.ComponentResource):
             member=service_account_member(build_account),
         ), child)
 
+        # The functions' images, in a repository the stack owns: the default (gcf-artifacts)
+        # outlives `pulumi destroy` and grows with every deploy. Keeps the newest few per
+        # function; destroy deletes it with its images.
+        self.images = artifactregistry.Repository("images", artifactregistry.RepositoryArgs(
+            repository_id=f"{fn}-images",
+            location=settings.region,
+            format="DOCKER",
+            description=f"Images of the {fn} functions (okta-event-hook)",
+            cleanup_policy_dry_run=False,
+            cleanup_policies=[
+                artifactregistry.RepositoryCleanupPolicyArgs(
+                    id="keep-newest", action="KEEP",
+                    most_recent_versions=artifactregistry
+                    .RepositoryCleanupPolicyMostRecentVersionsArgs(keep_count=KEPT_IMAGES)),
+                artifactregistry.RepositoryCleanupPolicyArgs(
+                    id="delete-older", action="DELETE",
+                    condition=artifactregistry.RepositoryCleanupPolicyConditionArgs(
+                        tag_state="ANY", older_than="86400s")),
+            ],
+        ), child)
+        images_writer = artifactregistry.RepositoryIamMember(
+            "images-writer", artifactregistry.RepositoryIamMemberArgs(
+                repository=self.images.name, location=self.images.location,
+                role="roles/artifactregistry.writer",
+                member=service_account_member(build_account)), child)
+        self.build_grants = [build_role, images_writer]
+
         secrets = {"OKTA_HOOK_SECRET": FunctionSecret(
             "hook-secret", f"{fn}-hook-secret", settings.hook_secret, runtime_account, child)}
         if settings.previous_hook_secret is not None:  # only while a rotation is under way
@@ -118,7 +147,8 @@ class GcpReceiver(pulumi.ComponentResource):
             bucket=bucket.name, name=object_name, source=archive,
         ), child)
         self._build = (build_account, bucket, source)
-        self.build_role = build_role
+        settled = iam_settled("receiver-iam-settled",
+                              [*self.build_grants, *(s.accessor for s in secrets.values())], self)
 
         self.function = functions.Function("function", functions.FunctionArgs(
             name=fn,
@@ -140,8 +170,8 @@ class GcpReceiver(pulumi.ComponentResource):
             ),
         ), pulumi.ResourceOptions(
             parent=self,
-            # The build and the first start fail unless these grants exist beforehand.
-            depends_on=[*apis, build_role, *(s.accessor for s in secrets.values())]))
+            # The build and the first start fail unless these grants have applied.
+            depends_on=[*apis, settled]))
 
         # Okta cannot authenticate to Google: the service must admit unauthenticated calls, and
         # the receiver checks the hook secret itself. 2nd gen functions are Cloud Run services,
@@ -170,6 +200,7 @@ class GcpReceiver(pulumi.ComponentResource):
             runtime=RUNTIME,
             entry_point=entry_point,
             service_account=build_account.id,
+            docker_repository=self.images.id,
             source=functions.FunctionBuildConfigSourceArgs(
                 storage_source=functions.FunctionBuildConfigSourceStorageSourceArgs(
                     bucket=bucket.name, object=source.name)))

@@ -72,6 +72,10 @@ class StackMocks(pulumi.runtime.Mocks):
         elif args.typ == "tls:index/privateKey:PrivateKey":
             private_pem, public_pem = generated_key_pems()
             outputs.update(privateKeyPem=private_pem, publicKeyPem=public_pem)
+        elif args.typ == "gcp:artifactregistry/repository:Repository":
+            resource_id = (f"projects/{GCP_PROJECT}/locations/{outputs['location']}/"
+                           f"repositories/{outputs['repositoryId']}")
+            outputs.update(name=outputs["repositoryId"])
         elif args.typ == "gcp:monitoring/alertPolicy:AlertPolicy":
             outputs.update(name=f"projects/{GCP_PROJECT}/alertPolicies/{args.name}")
         elif args.typ == "gcp:monitoring/notificationChannel:NotificationChannel":

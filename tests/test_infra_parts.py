@@ -89,6 +89,24 @@ def test_reports_a_misconfigured_receiver_at_once(stub):
     assert len(stub.script.received) == 1
 
 
+def test_the_gate_changes_only_with_its_url_or_limits():
+    """The serialized provider differs between checkouts (its code carries the path): that alone
+    must not update the gate and wait again."""
+    provider = EndpointReadyProvider()
+    olds = {**props("https://a.example/"), "__provider": "serialized in /home/me/okta-event-hook"}
+    assert provider.diff("id", olds, {**olds, "__provider": "from /tmp/clone"}).changes is False
+    for key, value in (("url", "https://b.example/"), ("timeoutSeconds", 900),
+                       ("pollSeconds", 1)):
+        result = provider.diff("id", olds, {**olds, key: value})
+        assert result.changes is True and result.replaces == []
+
+
+def test_the_gate_waits_long_enough_for_iam_to_apply():
+    from endpoint_ready import DEFAULT_TIMEOUT_SECONDS
+
+    assert DEFAULT_TIMEOUT_SECONDS >= 7 * 60  # Google: a grant can take seven minutes
+
+
 def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():
     """Pulumi stores the provider in state with dill and runs it in a separate provider host,
     where infra/ is not importable: it must work from the serialized bytes alone."""

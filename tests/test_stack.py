@@ -33,6 +33,11 @@ def function_config(stack):
 
 # --- Okta ---------------------------------------------------------------------------------------
 
+SLEEP = "time:index/sleep:Sleep"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
+AR_WRITER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+
+
 def test_the_hook_points_at_the_function_url(stack):
     hook = stack.one(HOOK).inputs
     assert hook["channel"] == {"type": "HTTP", "version": "1.0.0", "uri": URL}
@@ -135,9 +140,54 @@ def test_each_runtime_account_may_read_its_own_secret_only(stack):
             "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{email}"}
         runs = stack.one(FUNCTION, function)
         assert runs.inputs["serviceConfig"]["serviceAccountEmail"] == email
-        assert accessors[name].urn in runs.dependencies
+        assert accessors[name].urn in settled_before(stack, function).dependencies
     project_roles = [r.inputs["role"] for r in stack.by_type["gcp:projects/iAMMember:IAMMember"]]
     assert project_roles == ["roles/cloudbuild.builds.builder"]
+
+
+def settled_before(stack, function: str):
+    """The IAM pause that `function` waits for (see infra/iam_settled.py)."""
+    name = {"function": "receiver-iam-settled", "catch-up-function": "catch-up-iam-settled"}
+    pause = stack.one(SLEEP, name[function])
+    assert pause.urn in stack.one(FUNCTION, function).dependencies
+    return pause
+
+
+def test_grants_settle_before_the_functions_that_rely_on_them(monkeypatch, tmp_path, stack):
+    grants = {r.urn for r in stack.registrations
+              if r.type in (ACCESSOR, "gcp:projects/iAMMember:IAMMember", AR_WRITER)}
+    for function in ("function", "catch-up-function"):
+        pause = settled_before(stack, function)
+        assert pause.inputs["createDuration"] == "60s"
+        assert {"build-role", "images-writer"} <= {
+            r.name for r in stack.registrations if r.urn in set(pause.dependencies) & grants}
+    # A grant added during a rotation (the previous secret's reader) waits again; tuning does not.
+    before = settled_before(stack, "function").inputs["triggers"]
+    rotating = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
+    assert settled_before(rotating, "function").inputs["triggers"] != before
+    tuned = deploy(monkeypatch, tmp_path, memory="1Gi")
+    assert settled_before(tuned, "function").inputs["triggers"] == before
+
+
+def test_images_go_to_a_repository_the_stack_owns_and_cleans(stack):
+    repository = stack.one(REPOSITORY).inputs
+    assert (repository["repositoryId"], repository["format"], repository["location"]) == (
+        "okta-event-hook-dev-images", "DOCKER", "us-central1")
+    assert repository["cleanupPolicyDryRun"] is False
+    policies = {p["id"]: p for p in repository["cleanupPolicies"]}
+    assert policies["keep-newest"]["action"] == "KEEP"
+    assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 5
+    assert policies["delete-older"]["action"] == "DELETE"
+    repository_id = (f"projects/{GCP_PROJECT}/locations/us-central1/repositories/"
+                     "okta-event-hook-dev-images")
+    for function in ("function", "catch-up-function"):
+        build = stack.one(FUNCTION, function).inputs["buildConfig"]
+        assert build["dockerRepository"] == repository_id
+    writer = stack.one(AR_WRITER).inputs
+    assert writer == {"repository": "okta-event-hook-dev-images", "location": "us-central1",
+                      "role": "roles/artifactregistry.writer",
+                      "member": f"serviceAccount:okta-event-hook-dev-build@{GCP_PROJECT}"
+                                ".iam.gserviceaccount.com"}
 
 
 def test_the_function_is_public_through_cloud_run_invoker(stack):
@@ -337,6 +387,6 @@ def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path
     prod = deploy(monkeypatch, tmp_path, stack="prod")
     assert function_config(staging)["name"] == "okta-event-hook-staging"
     assert function_config(prod)["name"] == "okta-event-hook-prod"
-    assert len(project_names(prod)) >= 14  # functions, accounts, secrets, job, metric...
+    assert len(project_names(prod)) >= 15  # functions, accounts, secrets, job, repository...
     assert not project_names(staging) & project_names(prod)
     assert staging.one(HOOK).inputs["name"] != prod.one(HOOK).inputs["name"]

@@ -214,7 +214,7 @@ def test_a_stopped_catch_up_is_an_absence_of_passes_for_twice_the_interval(
     metric = stack.one("gcp:logging/metric:Metric").inputs
     assert 'jsonPayload.action="okta.catch_up.pass"' in metric["filter"]
     # The policy waits until Cloud Monitoring knows the new metric.
-    pause = stack.one("time:index/sleep:Sleep")
+    pause = stack.one("time:index/sleep:Sleep", "catch-up-stopped-metric-visible")
     assert pause.urn in stack.one(POLICY, "catch-up-stopped-alert").dependencies
     hourly = deploy(monkeypatch, tmp_path, catchUpSchedule="0 * * * *", catchUpLookbackMinutes=180)
     assert policies(hourly)["catch-up-stopped"]["conditions"][0]["conditionAbsent"][
