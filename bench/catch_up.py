@@ -14,11 +14,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from okta_simulator import payloads
-from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.fake_org import FakeOktaOrg, new_app_key
 from okta_simulator.local_receiver import LocalReceiver
 from okta_simulator.transport import exchange
 
@@ -57,9 +55,7 @@ def spread(seconds: list) -> str:
 
 
 def main() -> int:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    key, pem = new_app_key()
     with seeded_org(key) as org:
         env = {"OKTA_ORG_URL": org.url, "OKTA_CLIENT_ID": CLIENT_ID, "OKTA_PRIVATE_KEY": pem}
         with LocalReceiver(env=env, target="okta_catch_up") as catch_up:

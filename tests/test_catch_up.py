@@ -12,13 +12,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from functions_framework import create_app
 
 from helpers import deactivations
 from okta_simulator import payloads
-from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import REPO, SOURCE, LocalReceiver, free_port
 from okta_simulator.transport import exchange
 
@@ -30,14 +28,9 @@ CATCH_UP_ENV = ("OKTA_ORG_URL", "OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "OKTA_PRIV
                 "OKTA_CATCH_UP_MAX_PAGES", "OKTA_CATCH_UP_MAX_SECONDS")
 
 
-def pem_of(key) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
 @pytest.fixture(scope="session")
 def app_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return new_app_key()[0]
 
 
 @pytest.fixture(scope="session")
@@ -220,7 +213,7 @@ def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(app_key)
 # --- failures -----------------------------------------------------------------------------------
 
 def test_a_key_okta_refuses_is_a_502_with_an_error_line_and_no_key_material(org):
-    wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    wrong, _ = new_app_key()
     material = [line for line in pem_of(wrong).splitlines() if not line.startswith("-----")]
     with LocalReceiver(env=env_for(org.url, wrong), target="okta_catch_up") as server:
         reply = exchange(server.url, "POST", {}, b"", timeout=30)

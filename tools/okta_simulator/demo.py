@@ -11,11 +11,8 @@ delivery. Exit status 0 only if every step did what it should.
 import json
 import sys
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from okta_simulator import okta_rules, payloads
-from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.fake_org import FakeOktaOrg, new_app_key
 from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver, free_port
 from okta_simulator.transport import exchange
 
@@ -73,9 +70,7 @@ def main() -> int:
 def catch_up_act(hook: LocalReceiver) -> int:
     """Steps 5 and 6: what the hook missed, recovered from Okta's System Log."""
     failures = 0
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    key, pem = new_app_key()
     with FakeOktaOrg(CLIENT_ID, key.public_key()) as org:
         step(5, "The hook is down when an admin deactivates Jane Roe; Okta tries twice, gives up")
         jane = payloads.deactivation("Jane Roe", "jane.roe@example.com")

@@ -25,6 +25,7 @@ import urllib.parse
 from datetime import datetime
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from okta_simulator import payloads
@@ -197,6 +198,18 @@ class FakeOktaOrg:
             if isinstance(checked, tuple) or checked != issued["jkt"]:
                 return invalid
         return None
+
+
+def new_app_key() -> tuple[rsa.RSAPrivateKey, str]:
+    """A service app's key pair as a deployer makes one: the key (the fake org gets its public
+    half) and its PEM, the catch-up's OKTA_PRIVATE_KEY."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key, pem_of(key)
+
+
+def pem_of(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
 
 
 def _handler_for(org: FakeOktaOrg):
