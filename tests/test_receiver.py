@@ -303,6 +303,30 @@ def test_a_repeated_event_in_a_new_delivery_is_not_actioned_again(client, log):
         "john.doe@example.com", "ann@example.com"]
 
 
+def test_a_retry_after_a_failure_mid_event_rewrites_a_users_line_with_the_same_identity(
+        client, log, monkeypatch):
+    """The memory is per event: a retry after a handler failed half-way writes the users already
+    logged again, with the same insertId and timestamp, so Cloud Logging still shows one each."""
+    real, calls = events.user_description, []
+
+    def fails_on_the_second_user(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("downstream")
+        return real(*args)
+
+    monkeypatch.setattr(events, "user_description", fails_on_the_second_user)
+    event = payloads.deactivation("Ann Lee", "ann@example.com")
+    event["target"].append(payloads.user_target("Bo Ng", "bo@example.com"))
+    delivery = payloads.envelope([event])
+    assert post(client, delivery).status_code == 500
+    assert post(client, delivery).status_code == 200  # Okta's retry
+    lines = deactivations(log.records())
+    assert [line["login"] for line in lines] == ["ann@example.com"] * 2 + ["bo@example.com"]
+    assert {(line[INSERT_ID], line["timestamp"]) for line in lines[:2]} == {
+        (lines[0][INSERT_ID], event["published"])}
+
+
 def test_a_failed_handler_is_5xx_and_okta_s_retry_is_processed(client, log, monkeypatch):
     calls = []
 

@@ -18,9 +18,15 @@ def test_settings_defaults_and_rotation():
 
 @pytest.mark.parametrize("environ, problem", [
     ({}, "OKTA_HOOK_SECRET is not set"),
-    ({"OKTA_HOOK_SECRET": "Basic caf\u00e9"}, "OKTA_HOOK_SECRET is not ASCII"),
+    ({"OKTA_HOOK_SECRET": "Basic caf\u00e9"}, "OKTA_HOOK_SECRET holds a character no HTTP"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_SECRET_PREVIOUS": "\u00e9"},
-     "OKTA_HOOK_SECRET_PREVIOUS is not ASCII"),
+     "OKTA_HOOK_SECRET_PREVIOUS holds a character no HTTP"),
+    # GNU base64 wraps at 76 columns when `tr -d '\n'` is forgotten.
+    ({"OKTA_HOOK_SECRET": "Basic " + "A" * 70 + "\n" + "B" * 10},
+     "OKTA_HOOK_SECRET holds a character no HTTP header value can carry"),
+    ({"OKTA_HOOK_SECRET": "Basic a\x00b"}, "OKTA_HOOK_SECRET holds a character"),
+    ({"OKTA_HOOK_SECRET": "Basic a\rb"}, "OKTA_HOOK_SECRET holds a character"),
+    ({"OKTA_HOOK_SECRET": "Basic a\x7fb"}, "OKTA_HOOK_SECRET holds a character"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": "Bad Header"}, "OKTA_HOOK_AUTH_HEADER"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": ""}, "OKTA_HOOK_AUTH_HEADER"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1e6"}, "OKTA_HOOK_MAX_BODY_BYTES"),
@@ -30,6 +36,11 @@ def test_settings_defaults_and_rotation():
 def test_settings_problems_name_the_variable(environ, problem):
     problems = Settings.from_environ(environ).problems
     assert len(problems) == 1 and problem in problems[0]
+
+
+def test_spaces_and_tabs_inside_a_secret_are_valid_header_characters():
+    settings = Settings.from_environ({"OKTA_HOOK_SECRET": "Bearer a\tb c"})
+    assert settings.problems == () and settings.accepted_credentials == (b"Bearer a\tb c",)
 
 
 def test_settings_never_print_the_secret():

@@ -147,3 +147,37 @@ def test_without_a_secret_the_server_fails_closed():
     assert [r["message"] for r in critical] == [
         "Okta event hook receiver misconfigured: OKTA_HOOK_SECRET is not set: "
         "every request is refused"]
+
+
+def test_a_1_mib_event_id_is_ignored_and_no_line_grows_with_it(server):
+    huge = "e" * (1024 * 1024)
+    users = [payloads.deactivation(f"User {i}", f"u{i}@example.com") for i in range(100)]
+    delivery = payloads.envelope(users, event_id=huge)
+    reply = post(server.url, delivery)
+    assert reply.status == 200
+    uuids = {e["uuid"] for e in users}
+    lines = server.wait_for_records(lambda r: r.get("uuid") in uuids, count=100)
+    assert len(lines) == 100 and all(line["eventId"] is None for line in lines)
+    raw = [line for line in server.output().splitlines() if huge[:1000] in line]
+    assert raw == []  # the eventId appears in no line, clipped or not
+    assert max(len(line) for line in server.output().splitlines()) < 16 * 1024
+    # The delivery is not remembered by that eventId, but its events are, by uuid.
+    assert post(server.url, delivery).status == 200
+    skipped = server.wait_for_records(
+        lambda r: r.get("uuid") in uuids and r["message"].startswith("Skipped an event already"),
+        count=100)
+    assert len(skipped) == 100
+    assert len(deactivations(r for r in server.log_records() if r.get("uuid") in uuids)) == 100
+
+
+def test_a_secret_wrapped_by_base64_is_a_misconfiguration_not_a_401():
+    wrapped = "Basic " + "QUJD" * 19 + "\n" + "QUJD"  # GNU base64 wraps at 76 columns
+    with LocalReceiver(env={"OKTA_HOOK_SECRET": wrapped}) as receiver:
+        reply = post(receiver.url, payloads.envelope([]), secret="Basic " + "QUJD" * 20)
+        critical = receiver.wait_for_records(lambda r: r["severity"] == "CRITICAL")
+        output = receiver.output()
+    assert reply.status == 503
+    assert [r["message"] for r in critical] == [
+        "Okta event hook receiver misconfigured: OKTA_HOOK_SECRET holds a character no HTTP "
+        "header value can carry (a line break, another control character or non-ASCII)"]
+    assert "QUJDQUJD" not in output

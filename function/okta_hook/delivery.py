@@ -5,15 +5,22 @@ envelope field may be absent, null or of another type, as Okta's samples vary be
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from okta_hook.errors import RequestRejected
 
+# An eventId is Okta's UUID. Anything longer, or holding control characters, is not one: it is
+# neither remembered nor copied into log lines (a 1 MiB eventId once made every line 1 MiB).
+MAX_EVENT_ID_CHARS = 128
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")
+
 
 @dataclass(frozen=True)
 class Delivery:
-    event_id: str | None  # Okta's key for recognising a repeated delivery
+    event_id: str | None  # Okta's key for recognising a repeated delivery; None if unusable
     events: list
+    odd_event_id: bool = False  # an eventId was sent but is unusable (see above)
 
 
 async def read_body(request, limit: int) -> bytes:
@@ -59,7 +66,10 @@ def parse_delivery(body: bytes) -> Delivery:
     if not isinstance(events, list):
         raise RequestRejected(400, "data.events must be a list of Okta System Log events")
     event_id = document.get("eventId")
-    return Delivery(event_id=event_id if isinstance(event_id, str) else None, events=events)
+    usable = (isinstance(event_id, str) and len(event_id) <= MAX_EVENT_ID_CHARS
+              and _PRINTABLE.fullmatch(event_id) is not None)
+    return Delivery(event_id=event_id if usable else None, events=events,
+                    odd_event_id=event_id is not None and not usable)
 
 
 def _too_large(limit: int) -> RequestRejected:

@@ -67,6 +67,9 @@ class Receiver:
 
     def _process(self, delivery: Delivery) -> None:
         """Handle each event once; an id is remembered only after its handling succeeded."""
+        if delivery.odd_event_id:
+            log("WARNING", "A delivery's eventId is not a short printable id; it is ignored "
+                           "for duplicate detection and left out of the log.")
         if delivery.event_id in self.deliveries:
             log("INFO", "Acknowledged a repeated delivery without acting on it again.",
                 eventId=delivery.event_id)

@@ -12,6 +12,8 @@ DEFAULT_AUTH_HEADER = "Authorization"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 9110 field value, ASCII only: visible characters, spaces and tabs.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?")
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,11 @@ class Settings:
             if not value:
                 if required:
                     problems.append(f"{name} is not set: every request is refused")
-            elif not value.isascii():
-                problems.append(f"{name} is not ASCII, so no HTTP header can carry it")
+            elif not _HEADER_VALUE.fullmatch(value):
+                # e.g. base64 wrapped at 76 columns: Okta could never send it, and every
+                # delivery would get a 401, which Okta never retries.
+                problems.append(f"{name} holds a character no HTTP header value can carry "
+                                "(a line break, another control character or non-ASCII)")
             else:
                 credentials.append(value.encode("ascii"))
 
