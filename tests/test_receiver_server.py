@@ -1,8 +1,10 @@
 """The receiver on a real functions-framework server (gunicorn + uvicorn), over real HTTP."""
 
 import json
+import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +39,21 @@ def test_serves_in_asgi_mode_under_functions_framework(server):
     assert reply.status == 200
     assert json.loads(reply.body) == {"verification": "c1"}
     assert reply.headers["server"] == "uvicorn"
+
+
+def test_the_worker_runs_on_httptools_and_uvloop(server):
+    """uvicorn's worker picks the C parser and the libuv loop when they are installed
+    (http="auto", loop="auto"); function/requirements.txt installs them, and this proves they
+    are what serves requests, not the pure-Python h11 and asyncio's own loop."""
+    assert post(server.url, payloads.envelope([])).status == 200
+    mapped = ""
+    for pid in server.process_ids():
+        try:
+            mapped += Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+    assert re.search(r"/httptools/parser/parser\.cpython[^/]*\.so", mapped)
+    assert re.search(r"/uvloop/loop\.cpython[^/]*\.so", mapped)
 
 
 def test_a_deactivation_is_logged_by_the_server(server):
