@@ -1,18 +1,15 @@
-"""The platform's floor: functions that do nothing, served by the same functions-framework.
+"""The platform's floor: functions that do as little as a function can, for the bench.
 
-`empty_wsgi` runs in the default (Flask/gunicorn) mode, `empty_asgi` in the ASGI (Starlette/uvicorn)
-mode the receiver uses. Both answer 200 with an empty body and never read the request.
-`parse_asgi` is not a floor but a yardstick: it only reads and parses the body, the least any
-receiver of a JSON delivery must do, so the receiver's own logic is what it adds on top.
+`empty_asgi` answers 200 with an empty body in the ASGI (Starlette/uvicorn) mode the receiver
+uses, without reading the request; the bench serves it from a stock functions-framework install
+and from the receiver's own environment. `parse_asgi` is not a floor but a yardstick: it only
+reads and parses the body, the least any receiver of a JSON delivery must do, so the receiver's
+own logic is what it adds on top.
 """
 
 import json
 
 import functions_framework.aio
-
-
-def empty_wsgi(request):
-    return ""
 
 
 @functions_framework.aio.http

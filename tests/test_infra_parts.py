@@ -160,5 +160,6 @@ def test_reshaped_stack_names_stay_distinct_and_valid(stacks):
 def test_the_deployed_runtime_pins_exactly_what_the_tests_run():
     """What Cloud Functions installs (function/requirements.txt) is what was tested here."""
     runtime = (FUNCTION_DIR / "requirements.txt").read_text().split()
-    names = ["functions-framework", "httptools", "uvloop", "requests", "pyjwt", "cryptography"]
+    names = ["functions-framework", "httptools", "uvloop", "orjson", "requests", "pyjwt",
+             "cryptography"]
     assert runtime == [f"{name}=={version(name)}" for name in names]

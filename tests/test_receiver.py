@@ -1,5 +1,6 @@
 """The receiver's behaviour, request by request, through functions-framework's ASGI app."""
 
+import json
 import re
 
 import pytest
@@ -235,6 +236,24 @@ def test_log_fields_cannot_forge_a_log_line(client, log):
     assert len(records) == 1
     assert records[0]["displayName"] == forged
     assert "CRITICAL" not in [r["severity"] for r in records]
+
+
+@pytest.mark.parametrize("name", ["Jos\u00e9 \u00d1\u00fa\u00f1ez", "\u674e\u5c0f\u9f99",
+                                  "Zo\u00eb \U0001f600", "line\u2028separator"])
+def test_non_ascii_names_are_logged_as_ascii_json(client, log, name):
+    assert post(client, payloads.envelope([payloads.deactivation(name, "u@example.com")])
+                ).status_code == 200
+    records = log.records()
+    assert log.text.isascii()  # whatever stdout's encoding, the line can be written
+    assert deactivations(records)[0]["displayName"] == name
+
+
+def test_a_lone_surrogate_the_standard_library_accepts_is_logged_not_a_500(client, log):
+    body = json.dumps(payloads.envelope([payloads.deactivation("NAME", "u@example.com")]))
+    reply = post(client, body.replace('"NAME"', '"A\\ud800B"').encode())
+    assert reply.status_code == 200
+    [line] = deactivations(log.records())
+    assert line["displayName"] == "A\ud800B" and log.text.isascii()
 
 
 def test_long_fields_are_clipped(client, log):

@@ -201,3 +201,72 @@ def test_soak_mixed_deliveries_from_concurrent_connections():
         assert isinstance(json.loads(line), dict), line[:200]
     assert final_kib - baseline_kib < RSS_GROWTH_BOUND_KIB, (baseline_kib, final_kib)
     assert len(valid) > 2000 and uuid.UUID(json.loads(valid[0][0])["eventId"])
+
+
+# --- orjson answers as the standard library did -------------------------------------------------
+
+def stdlib_outcome(body: bytes):
+    """What the receiver answered before orjson: the standard library's judgement of `body`."""
+    try:
+        return "ok", json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return "refused", f"body is not valid UTF-8 (byte {error.start})"
+    except RecursionError:
+        return "refused", "body is nested too deeply"
+    except ValueError:
+        return "refused", "body is not valid JSON"
+
+
+def comparable(value):
+    """Numbers as floats (orjson reads integers past 64 bits as floats), NaN as a string; built
+    without recursion, for deeply nested documents."""
+    root = [None]
+    pending = [(value, root, 0)]
+    while pending:
+        item, parent, key = pending.pop()
+        if isinstance(item, list):
+            copy = [None] * len(item)
+            pending += [(element, copy, index) for index, element in enumerate(item)]
+        elif isinstance(item, dict):
+            copy = dict.fromkeys(item)
+            pending += [(element, copy, name) for name, element in item.items()]
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            copy = "NaN" if item != item else float(item)
+        else:
+            copy = item
+        parent[key] = copy
+    return root[0]
+
+
+json_texts = st.one_of(
+    json_values.map(json.dumps),
+    st.recursive(st.sampled_from(["NaN", "-Infinity", "1e999", "123456789012345678901234567890",
+                                  '"\\ud800"', '"\\udc00x"', "0", '"a"', "[]", "{}", "--1", "01",
+                                  '"\\x"', "tru"]),
+                 lambda inner: st.lists(inner, max_size=3).map(lambda xs: f"[{','.join(xs)}]")
+                 | st.lists(inner, max_size=3).map(
+                     lambda xs: "{" + ",".join(f'"k{i}":{x}' for i, x in enumerate(xs)) + "}"),
+                 max_leaves=8),
+    # Either side of the band where the limits differ: the standard library gives up at about
+    # 1,000 levels less the caller's stack, orjson at 1,024 (see the README).
+    st.one_of(st.integers(1, 800), st.integers(1200, 3000)).map(
+        lambda depth: "[" * depth + "]" * depth),
+)
+
+
+@PROPERTY
+@given(st.one_of(json_texts.map(str.encode), st.binary(max_size=200),
+                 st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_the_fast_parser_answers_as_the_standard_library_did(body):
+    from okta_hook.delivery import load_json
+    from okta_hook.errors import RequestRejected
+
+    expected, detail = stdlib_outcome(body)
+    try:
+        document = load_json(body)
+    except RequestRejected as rejected:
+        assert expected == "refused" and rejected.status == 400
+        assert rejected.reason.startswith(detail)
+    else:
+        assert expected == "ok"
+        assert comparable(document) == comparable(detail)

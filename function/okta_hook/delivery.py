@@ -8,6 +8,8 @@ import json
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from okta_hook.errors import RequestRejected
 
 # An eventId is Okta's UUID. Anything longer, or holding control characters, is not one: it is
@@ -48,17 +50,7 @@ async def read_body(request, limit: int) -> bytes:
 
 def parse_delivery(body: bytes) -> Delivery:
     """The delivery in `body`, or RequestRejected(400) saying what is wrong with it."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RequestRejected(400, f"body is not valid UTF-8 (byte {error.start})") from None
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise RequestRejected(400, "body is nested too deeply") from None
-    except ValueError as error:  # JSONDecodeError, and integers too long to convert
-        raise RequestRejected(400, f"body is not valid JSON: {_first_line(error)}") from None
-
+    document = load_json(body)
     if not isinstance(document, dict):
         raise RequestRejected(400, "body must be a JSON object (an Okta event hook envelope)")
     data = document.get("data")
@@ -70,6 +62,26 @@ def parse_delivery(body: bytes) -> Delivery:
               and _PRINTABLE.fullmatch(event_id) is not None)
     return Delivery(event_id=event_id if usable else None, events=events,
                     odd_event_id=event_id is not None and not usable)
+
+
+def load_json(body: bytes):
+    """The JSON document in `body`. orjson reads a delivery in about a third of the standard
+    library's time. What it refuses goes to the standard library, which decides as it always did:
+    it accepts NaN, Infinity and lone surrogates, refuses the rest, and names the error."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequestRejected(400, f"body is not valid UTF-8 (byte {error.start})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RequestRejected(400, "body is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, and integers too long to convert
+        raise RequestRejected(400, f"body is not valid JSON: {_first_line(error)}") from None
 
 
 def _too_large(limit: int) -> RequestRejected:

@@ -12,6 +12,8 @@ import sys
 import threading
 from datetime import datetime
 
+import orjson
+
 # Special keys of a structured line: the entry's insertId and timestamp, not jsonPayload fields.
 # https://cloud.google.com/logging/docs/structured-logging#special-payload-fields
 INSERT_ID = "logging.googleapis.com/insertId"
@@ -23,12 +25,24 @@ _write_lock = threading.Lock()
 
 def log(severity: str, message: str, **fields) -> None:
     """Write one record whole, even when several threads log at once."""
-    record = {"severity": severity, "message": message, **fields}
-    line = json.dumps(record) + "\n"  # fields are str, int or None
+    line = encode({"severity": severity, "message": message, **fields})
     with _write_lock:
         # Looked up on each call: functions-framework may redirect stdout to add execution ids.
         sys.stdout.write(line)
         sys.stdout.flush()
+
+
+def encode(record: dict) -> str:
+    """One line of JSON, ASCII only (whatever stdout's encoding). orjson writes most lines in a
+    fraction of json's time; a line with non-ASCII text, or a lone surrogate orjson cannot
+    encode, is written by json, escaped, in the same compact form."""
+    try:
+        data = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        data = b"\x80"  # not ASCII: take the json path below
+    if data.isascii():
+        return data.decode("ascii")
+    return json.dumps(record, separators=(",", ":")) + "\n"
 
 
 def shown_once(published: str | None, *key: str | None) -> dict:

@@ -29,12 +29,15 @@ def free_port() -> int:
 class LocalReceiver:
     """A functions-framework process serving the receiver; use it as a context manager."""
 
-    def __init__(self, env: dict | None = None, source: Path = SOURCE, target: str = TARGET):
+    def __init__(self, env: dict | None = None, source: Path = SOURCE, target: str = TARGET,
+                 executable: Path | None = None):
+        """`executable`: another installation's functions-framework (the bench's stock one);
+        by default this environment's."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._env = {"OKTA_HOOK_SECRET": DEV_SECRET} if env is None else env
         self._command = [
-            str(Path(sys.executable).with_name("functions-framework")),
+            str(executable or Path(sys.executable).with_name("functions-framework")),
             "--source", str(source), "--target", target,
             "--host", "127.0.0.1", "--port", str(self.port),
         ]
