@@ -35,7 +35,8 @@ smoke: setup
 	@url="$$(pulumi stack output functionUrl)" && \
 	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"
 
-# Receiver against functions-framework's empty functions, side by side; rewrites bench/results.md.
+# The receiver against a stock functions-framework's empty function and a yardstick on its own
+# stack, side by side; rewrites bench/results.md.
 # Needs wrk (Debian's package), installed here when missing.
 bench: setup
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || \
