@@ -1,4 +1,7 @@
-"""How Okta judges a hook's answer, and the exchanges it makes (shared/OKTA_PROTOCOL.md).
+"""How Okta judges a hook's answer, and the exchanges it makes.
+
+From Okta's event hook documentation (https://developer.okta.com/docs/concepts/event-hooks/ and
+https://developer.okta.com/docs/guides/hooks-best-practices/):
 
 - A delivery is done when the hook answers 2xx within 3 seconds.
 - A 4xx is final: Okta never retries it, and the events are lost to the hook.

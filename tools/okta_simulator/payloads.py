@@ -1,7 +1,9 @@
 """Okta-shaped event hook deliveries: the envelope and System Log events Okta sends.
 
-Shapes follow Okta's documented samples (see shared/OKTA_PROTOCOL.md), including the nulls and
-string "null"s real events carry, so the receiver is exercised on what it will meet.
+Shapes follow Okta's documented samples (https://developer.okta.com/docs/concepts/event-hooks/
+and the System Log's LogEvent, https://developer.okta.com/docs/reference/api/system-log/),
+including the nulls and string "null"s real events carry, so the receiver is exercised on what it
+will meet.
 """
 
 import uuid
