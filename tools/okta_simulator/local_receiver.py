@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "function" / "main.py"
 TARGET = "okta_event_hook"
@@ -73,21 +75,10 @@ class LocalReceiver:
     def pid(self) -> int:
         return self._process.pid
 
-    def process_ids(self) -> list[int]:
-        """The server process and all its descendants (gunicorn's workers), from Linux /proc."""
-        children = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(stat.parent.name))
-        found, pending = [], [self.pid]
-        while pending:
-            current = pending.pop()
-            found.append(current)
-            pending += children.get(current, [])
-        return found
+    def processes(self) -> list[psutil.Process]:
+        """The server process and all its descendants (gunicorn's workers)."""
+        server = psutil.Process(self.pid)
+        return [server, *server.children(recursive=True)]
 
     def output(self) -> str:
         """Everything the process has written so far."""
