@@ -23,7 +23,10 @@ test: setup
 	$(BIN)/python -m pytest
 
 run: setup
-	OKTA_HOOK_SECRET='$(DEV_SECRET)' $(BIN)/functions-framework \
+	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
+	@echo "Development secret: user dev, password dev-only-secret; Authorization: $(DEV_SECRET)"
+	@echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(DEV_SECRET)'   (Ctrl-C stops)"
+	@OKTA_HOOK_SECRET='$(DEV_SECRET)' $(BIN)/functions-framework \
 	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
 
 # The whole flow locally: receiver up, Okta's verification and a deactivation, log line, receiver down.
@@ -32,16 +35,23 @@ demo: setup
 
 # Verify and deliver against the deployed stack (needs the Pulumi CLI and a deployed stack).
 smoke: setup
+	@command -v pulumi >/dev/null || { echo "make smoke needs the Pulumi CLI" \
+	  "(https://www.pulumi.com/docs/install/) and a deployed stack; see the README's Deploy." >&2; \
+	  exit 2; }
+	@pulumi stack --show-name >/dev/null 2>&1 || { echo "make smoke: no Pulumi stack is" \
+	  "selected here; run 'pulumi stack select <stack>' (or 'pulumi stack ls')." >&2; exit 2; }
 	@url="$$(pulumi stack output functionUrl)" && \
 	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"
 
 # The receiver against a stock functions-framework's empty function and a yardstick on its own
-# stack, side by side; rewrites bench/results.md.
-# Needs wrk (Debian's package), installed here when missing.
+# stack, side by side. Writes build/bench-results.md; BENCH_RESULTS=bench/results.md updates the
+# committed one. Needs wrk (Debian's package), installed here when missing.
+BENCH_RESULTS ?= build/bench-results.md
 bench: setup
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
-	PYTHONPATH=tools $(BIN)/python bench/run.py
+	@mkdir -p $(dir $(BENCH_RESULTS))
+	PYTHONPATH=tools $(BIN)/python bench/run.py --results $(BENCH_RESULTS)
 
 # One System Log catch-up pass over 10,000 events from the fake Okta org, against a bare reader.
 bench-catch-up: setup

@@ -3,6 +3,7 @@ against a scripted stub."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -109,7 +110,63 @@ def test_unmatched_users_and_logins_are_a_usage_error(capsys):
 
 def test_an_unreadable_file_is_a_usage_error(capsys, tmp_path):
     status, _, err = run(capsys, "replay", "http://127.0.0.1:9/", str(tmp_path / "missing.json"))
-    assert status == 2 and "cannot read" in err
+    assert status == 2 and "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_the_secret_may_follow_the_command(capsys, receiver):
+    status, out, _ = run(capsys, "verify", receiver.url, "--secret", DEV_SECRET, secret=None)
+    assert status == 0 and out.startswith("verify: VERIFIED")
+
+
+@pytest.mark.parametrize("hostile", ["Basic S3CRET\r\nX-Injected: 1", "Basic S3CRET\u65e5\u672c",
+                                     "Basic S3CRET\x00b", "Basic S3CRETcaf\u00e9"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_secret_no_header_can_carry_is_one_usage_line_never_echoed(capsys, hostile, where):
+    argv = (["--secret", hostile, "verify", "http://127.0.0.1:9/"] if where == "before"
+            else ["verify", "http://127.0.0.1:9/", "--secret", hostile])
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2 and out == ""
+    assert err.splitlines() == ["okta-sim: the hook secret holds a character no HTTP header "
+                                "value can carry (a line break, another control character or "
+                                "non-ASCII)"]
+    assert "S3CRET" not in err
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8080", "example.com/hook", "ftp://example.com/",
+                                 "http://[::1", "http://host:port/", "http:///path"])
+def test_a_url_okta_could_not_call_is_one_usage_line(capsys, url):
+    status, out, err = run(capsys, "deliver", url)
+    assert status == 2 and out == ""
+    assert len(err.splitlines()) == 1 and "is not an http:// or https:// URL with a host" in err
+
+
+def test_deliver_can_save_the_exact_body_it_sent_for_replay(capsys, stub, tmp_path):
+    saved = tmp_path / "sent.json"
+    assert run(capsys, "deliver", stub.url, "--save", str(saved))[0] == 0
+    [(_, _, sent)] = stub.script.received
+    assert saved.read_bytes() == sent
+    assert run(capsys, "replay", stub.url, str(saved))[0] == 0
+    assert stub.script.received[1][2] == sent
+
+
+def test_the_sample_body_in_the_repository_replays_against_the_receiver(capsys, receiver):
+    from okta_simulator.__main__ import SAMPLE
+
+    status, out, _ = run(capsys, "replay", receiver.url, str(SAMPLE))
+    assert status == 0 and out.startswith("replay: DELIVERED")
+    [line] = receiver.wait_for_records(lambda r: r.get("userId") == "00usample0000000001")
+    assert line["message"] == ("The user Sam Sample (sam.sample@example.com) has been "
+                               "deactivated on the Okta org!")
+
+
+def test_the_okta_sim_script_runs_from_the_repository_root():
+    done = subprocess.run(["./okta-sim", "deliver", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env={k: v for k, v in os.environ.items()
+                                                      if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    assert "--secret VALUE" in done.stdout and "--save FILE" in done.stdout
+    assert "Exit status: 0 when Okta would count" in done.stdout
 
 
 # --- Okta's judgement ---------------------------------------------------------------------------
@@ -118,12 +175,13 @@ def delivery_body() -> bytes:
     return json.dumps(payloads.envelope([payloads.deactivation("A B", "a@example.com")])).encode()
 
 
-def test_a_5xx_is_retried_once_then_dropped(stub):
-    stub.answer((500, b"boom"))
+def test_a_5xx_is_retried_once_then_dropped_and_its_reason_shown(stub):
+    stub.answer((500, b'{"error": "internal error"}'))
     verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
     assert not verdict.ok
     assert [a.status for a in verdict.attempts] == [500, 500]
-    assert "retried once and gave up" in verdict.summary
+    assert "retried once and gave up, so these events are lost" in verdict.summary
+    assert verdict.summary.count("(internal error)") == 2
     assert len(stub.script.received) == 2
 
 
@@ -153,6 +211,13 @@ def test_a_redirect_is_not_followed(stub):
     stub.answer((302, b""))
     verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
     assert not verdict.ok and [a.status for a in verdict.attempts] == [302, 302]
+
+
+def test_a_failed_verification_says_what_it_costs_not_lost_events(stub):
+    stub.answer((401, b'{"error": "missing or wrong Authorization header"}'))
+    verdict = okta_rules.verify(stub.url, DEV_SECRET)
+    assert not verdict.ok and "events" not in verdict.summary
+    assert "the hook stays unverified and Okta delivers nothing to it" in verdict.summary
 
 
 def test_a_verification_must_echo_the_challenge(stub):
@@ -189,7 +254,7 @@ def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
     """`make smoke` against a deployed stack, with the receiver standing in for the deployment
     and a stand-in `pulumi` answering the two questions the target asks (no Pulumi CLI here)."""
     fake = tmp_path / "pulumi"
-    answers = {"stack output functionUrl": receiver.url,
+    answers = {"stack --show-name": "dev", "stack output functionUrl": receiver.url,
                "config get okta-event-hook:hookSecret": DEV_SECRET}
     fake.write_text("#!/bin/sh\n" + "".join(
         f'[ "$*" = "{question}" ] && {{ echo "{answer}"; exit 0; }}\n'
@@ -220,3 +285,17 @@ def test_the_preview_body_carries_the_guides_target_and_no_outcome():
                                 "displayName": "John Doe", "detailEntry": None}]
     assert event["outcome"] is None and event["actor"] is None
     assert event["eventType"] == "user.lifecycle.deactivate"
+
+
+def test_make_smoke_without_the_pulumi_cli_says_what_to_do(tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("make", "sh", "bash", "env", "mkdir", "touch", "dirname"):
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    done = subprocess.run(["make", "--no-print-directory", "smoke"], cwd=REPO,
+                          env={**os.environ, "PATH": str(bare)}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert "make smoke needs the Pulumi CLI" in done.stderr and "Traceback" not in done.stderr

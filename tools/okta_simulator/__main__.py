@@ -1,92 +1,150 @@
 """Command line: play Okta's side of the event hook protocol against a receiver.
 
-    python -m okta_simulator verify URL
-    python -m okta_simulator deliver URL [--user NAME --login LOGIN]... [--count N] [--event-type T]
-    python -m okta_simulator replay URL FILE
-    python -m okta_simulator preview URL
-    python -m okta_simulator smoke URL
-
-The hook secret (the exact Authorization header value) comes from --secret or OKTA_HOOK_SECRET and
-is never printed. Exit status: 0 when Okta would count the exchange as done, 1 when it would not,
-2 for a usage error.
+From the repository root: ./okta-sim COMMAND URL [OPTIONS]   (or: PYTHONPATH=tools python -m
+okta_simulator ...). The hook secret, the exact Authorization header value Okta sends, comes from
+--secret (before or after the command) or OKTA_HOOK_SECRET, and is never printed.
 """
 
-import argparse
 import json
 import os
 import sys
+import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
+
+import click
 
 from okta_simulator import okta_rules, payloads
 
 DEFAULT_USER = ("John Doe", "john.doe@example.com")
+SAMPLE = Path(__file__).resolve().parent / "samples" / "deactivation-delivery.json"
+EXIT_CODES = ("Exit status: 0 when Okta would count the exchange as done (delivered or verified), "
+              "1 when it would not, 2 for a usage error.")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    secret = args.secret or os.environ.get("OKTA_HOOK_SECRET", "")
-    if not secret.strip():
-        print("okta_simulator: no hook secret: pass --secret or set OKTA_HOOK_SECRET",
-              file=sys.stderr)
-        return 2
-    return args.command(args, secret.strip())
+class HookUrl(click.ParamType):
+    """An http(s) URL with a host: what Okta could call (Okta itself insists on https)."""
+
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        try:
+            parts = urllib.parse.urlsplit(value)
+            usable = parts.scheme in ("http", "https") and parts.hostname
+            parts.port  # raises ValueError for a port that is not a number
+        except ValueError:  # e.g. http://[::1 (an unclosed IPv6 address)
+            usable = False
+        if not usable:
+            self.fail(f"{value!r} is not an http:// or https:// URL with a host, "
+                      "e.g. http://127.0.0.1:8080/", param, ctx)
+        return value
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m okta_simulator", description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--secret", help="the Authorization header value Okta sends "
-                                      "(default: $OKTA_HOOK_SECRET)")
-    commands = top.add_subparsers(required=True, metavar="COMMAND")
-
-    verify = commands.add_parser("verify", help="send Okta's one-time verification challenge")
-    verify.add_argument("url")
-    verify.set_defaults(command=run_verify)
-
-    deliver = commands.add_parser("deliver", help="POST an Okta-shaped event hook delivery")
-    deliver.add_argument("url")
-    deliver.add_argument("--user", action="append", default=[], metavar="NAME",
-                         help="display name of a deactivated user (repeatable)")
-    deliver.add_argument("--login", action="append", default=[], metavar="LOGIN",
-                         help="login of that user, one per --user")
-    deliver.add_argument("--count", type=positive, default=None,
-                         help="events in the delivery (default: one per user)")
-    deliver.add_argument("--event-type", default="user.lifecycle.deactivate")
-    deliver.set_defaults(command=run_deliver)
-
-    replay = commands.add_parser("replay", help="send a saved delivery body unchanged")
-    replay.add_argument("url")
-    replay.add_argument("file", type=Path)
-    replay.set_defaults(command=run_replay)
-
-    preview = commands.add_parser(
-        "preview", help="send what the Admin Console's Preview sends with the target Okta's "
-                        "event hook guide pastes (John Doe, empty login, no outcome)")
-    preview.add_argument("url")
-    preview.set_defaults(command=run_preview)
-
-    smoke = commands.add_parser("smoke", help="verify, then deliver a synthetic deactivation")
-    smoke.add_argument("url")
-    smoke.set_defaults(command=run_smoke)
-    return top
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+def valid_secret(value: str) -> str:
+    """The secret, stripped; a usage error (never quoting it) if no HTTP header could carry it."""
+    value = value.strip()
+    if not value:
+        raise click.UsageError("no hook secret: pass --secret or set OKTA_HOOK_SECRET")
+    if not all(0x20 <= ord(c) <= 0x7E or c == "\t" for c in value):
+        raise click.UsageError("the hook secret holds a character no HTTP header value can carry "
+                               "(a line break, another control character or non-ASCII)")
     return value
 
 
+secret_option = click.option(
+    "--secret", metavar="VALUE",
+    help="the Authorization header value Okta sends [default: $OKTA_HOOK_SECRET]")
+url_argument = click.argument("url", type=HookUrl())
+save_option = click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
+                           help="also write the exact body sent to this file (for replay)")
+
+
+def command(function):
+    """A subcommand that takes --secret too, so the option may follow the command."""
+    return cli.command(epilog=EXIT_CODES)(secret_option(click.pass_context(function)))
+
+
+@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@secret_option
+@click.pass_context
+def cli(ctx, secret):
+    """Play Okta's side of the event hook protocol against a receiver, judging each answer as
+    Okta does: 2xx within 3 s is done; a 4xx is final; a timeout, 5xx or redirect is retried
+    once."""
+    ctx.obj = secret
+
+
+def secret_of(ctx, secret: str | None) -> str:
+    return valid_secret(secret or ctx.obj or os.environ.get("OKTA_HOOK_SECRET", ""))
+
+
 def report(what: str, verdict: okta_rules.Verdict, good: str, bad: str) -> int:
-    print(f"{what}: {verdict.line(good, bad)}")
+    click.echo(f"{what}: {verdict.line(good, bad)}")
     return 0 if verdict.ok else 1
 
 
-def run_verify(args, secret: str) -> int:
-    verdict = okta_rules.verify(args.url, secret)
-    return report("verify", verdict, "VERIFIED", "NOT VERIFIED")
+@command
+@url_argument
+def verify(ctx, secret, url):
+    """Send Okta's one-time verification challenge (a GET); the answer must echo it."""
+    verdict = okta_rules.verify(url, secret_of(ctx, secret))
+    ctx.exit(report("verify", verdict, "VERIFIED", "NOT VERIFIED"))
+
+
+@command
+@url_argument
+@click.option("--user", "users", multiple=True, metavar="NAME",
+              help="display name of a deactivated user (repeatable) [default: John Doe]")
+@click.option("--login", "logins", multiple=True, metavar="LOGIN",
+              help="that user's login, one per --user")
+@click.option("--count", type=click.IntRange(min=1),
+              help="events in the delivery [default: one per user]; with more events than "
+                   "users, names and logins are numbered (John Doe 2, john.doe+2@...)")
+@click.option("--event-type", default="user.lifecycle.deactivate", show_default=True,
+              help="the System Log event type of every event")
+@save_option
+def deliver(ctx, secret, url, users, logins, count, event_type, save):
+    """POST an Okta-shaped event hook delivery of user deactivations."""
+    secret = secret_of(ctx, secret)
+    if len(users) != len(logins):
+        raise click.UsageError("give one --login for each --user")
+    events = events_for(list(zip(users, logins)) or [DEFAULT_USER], count, event_type)
+    ctx.exit(send_delivery(url, secret, events, save))
+
+
+@command
+@url_argument
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def replay(ctx, secret, url, file):
+    """Send a saved delivery body unchanged (e.g. one from --save, or samples/ in this tool's
+    folder: the README names it)."""
+    verdict = okta_rules.deliver(url, secret_of(ctx, secret), file.read_bytes())
+    ctx.exit(report("replay", verdict, "DELIVERED", "DROPPED"))
+
+
+@command
+@url_argument
+@save_option
+def preview(ctx, secret, url, save):
+    """Send what the Admin Console's Preview sends with the target Okta's event hook guide pastes
+    (John Doe, an empty login, no outcome)."""
+    body = json.dumps(payloads.guide_preview()).encode()
+    ctx.exit(deliver_body("preview", url, secret_of(ctx, secret), body, save))
+
+
+@command
+@url_argument
+def smoke(ctx, secret, url):
+    """Verify, then deliver a deactivation of a synthetic user easy to find in Cloud Logging."""
+    secret = secret_of(ctx, secret)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    user = (f"Smoke Test {stamp}", f"okta-event-hook-smoke+{stamp}@example.invalid")
+    if report("verify", okta_rules.verify(url, secret), "VERIFIED", "NOT VERIFIED") != 0:
+        ctx.exit(1)
+    status = send_delivery(url, secret, events_for([user], None, "user.lifecycle.deactivate"))
+    if status == 0:
+        click.echo(f'smoke: find it in Cloud Logging with jsonPayload.displayName="{user[0]}"')
+    ctx.exit(status)
 
 
 def events_for(users: list, count: int | None, event_type: str) -> list:
@@ -103,48 +161,33 @@ def events_for(users: list, count: int | None, event_type: str) -> list:
     return events
 
 
-def send_delivery(url: str, secret: str, events: list) -> int:
+def send_delivery(url: str, secret: str, events: list, save: Path | None = None) -> int:
     body = json.dumps(payloads.envelope(events)).encode()
+    return deliver_body("deliver", url, secret, body, save, f" {len(events)} event(s)")
+
+
+def deliver_body(what: str, url: str, secret: str, body: bytes, save: Path | None = None,
+                 counted: str = "") -> int:
+    if save is not None:
+        save.write_bytes(body)
     verdict = okta_rules.deliver(url, secret, body)
-    return report("deliver", verdict, f"DELIVERED {len(events)} event(s)",
-                  f"DROPPED {len(events)} event(s)")
+    return report(what, verdict, f"DELIVERED{counted}", f"DROPPED{counted}")
 
 
-def run_deliver(args, secret: str) -> int:
-    if len(args.user) != len(args.login):
-        print("okta_simulator: give one --login for each --user", file=sys.stderr)
-        return 2
-    users = list(zip(args.user, args.login)) or [DEFAULT_USER]
-    return send_delivery(args.url, secret, events_for(users, args.count, args.event_type))
-
-
-def run_replay(args, secret: str) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; a usage error is one line on stderr and exit status 2."""
     try:
-        body = args.file.read_bytes()
-    except OSError as error:
-        print(f"okta_simulator: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return cli.main(argv, prog_name="okta-sim", standalone_mode=False) or 0
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.UsageError as error:
+        click.echo(f"okta-sim: {error.format_message()}", err=True)
         return 2
-    return deliver_as_is("replay", args.url, secret, body)
-
-
-def run_preview(args, secret: str) -> int:
-    return deliver_as_is("preview", args.url, secret, json.dumps(payloads.guide_preview()).encode())
-
-
-def deliver_as_is(command: str, url: str, secret: str, body: bytes) -> int:
-    return report(command, okta_rules.deliver(url, secret, body), "DELIVERED", "DROPPED")
-
-
-def run_smoke(args, secret: str) -> int:
-    """A synthetic user whose name is easy to find in Cloud Logging."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    user = (f"Smoke Test {stamp}", f"okta-event-hook-smoke+{stamp}@example.invalid")
-    if run_verify(args, secret) != 0:
+    except click.ClickException as error:
+        click.echo(f"okta-sim: {error.format_message()}", err=True)
+        return error.exit_code
+    except click.exceptions.Abort:
         return 1
-    status = send_delivery(args.url, secret, events_for([user], None, "user.lifecycle.deactivate"))
-    if status == 0:
-        print(f'smoke: find it in Cloud Logging with jsonPayload.displayName="{user[0]}"')
-    return status
 
 
 if __name__ == "__main__":

@@ -57,9 +57,10 @@ def attempt(url: str, method: str, headers: dict, body: bytes | None = None,
     return Attempt(reply.status, reply.seconds, reply.body)
 
 
-def judge(send, accept) -> Verdict:
+def judge(send, accept, lost: str) -> Verdict:
     """Play Okta's rules over `send()` (one Attempt per call); `accept(attempt)` says whether a
-    2xx answer is right (for example, that a verification echoes the challenge)."""
+    2xx answer is right (for example, that a verification echoes the challenge); `lost` says what
+    a final failure costs (a delivery's events, or the hook's verification)."""
     attempts = []
     for number in range(1, ATTEMPTS + 1):
         result = send()
@@ -72,10 +73,11 @@ def judge(send, accept) -> Verdict:
             return Verdict(False, f"{result.describe()} but the answer is wrong: "
                                   f"{result.body[:200]!r}", attempts)
         if status is not None and 400 <= status < 500:
-            return Verdict(False, f"{result.describe()}: Okta never retries a 4xx, so these "
-                                  f"events are lost to the hook ({_error_of(result)})", attempts)
-    return Verdict(False, f"{' then '.join(a.describe() for a in attempts)}: Okta retried "
-                          "once and gave up", attempts)
+            return Verdict(False, f"{result.describe()} ({_error_of(result)}): Okta never "
+                                  f"retries a 4xx, so {lost}", attempts)
+    tried = " then ".join(a.describe() + (f" ({_error_of(a)})" if a.status else "")
+                          for a in attempts)
+    return Verdict(False, f"{tried}: Okta retried once and gave up, so {lost}", attempts)
 
 
 def verify(url: str, auth_header: str) -> Verdict:
@@ -90,14 +92,16 @@ def verify(url: str, auth_header: str) -> Verdict:
         except ValueError:
             return False
 
-    return judge(lambda: attempt(url, "GET", headers), echoes)
+    return judge(lambda: attempt(url, "GET", headers), echoes,
+                 "the hook stays unverified and Okta delivers nothing to it")
 
 
 def deliver(url: str, auth_header: str, body: bytes) -> Verdict:
     """One event hook delivery of `body`, exactly as given."""
     headers = {"Accept": "application/json", "Content-Type": "application/json",
                "Authorization": auth_header}
-    return judge(lambda: attempt(url, "POST", headers, body), lambda result: True)
+    return judge(lambda: attempt(url, "POST", headers, body), lambda result: True,
+                 "these events are lost to the hook (the System Log catch-up recovers them)")
 
 
 def _error_of(result: Attempt) -> str:
