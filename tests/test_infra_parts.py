@@ -163,3 +163,21 @@ def test_the_deployed_runtime_pins_exactly_what_the_tests_run():
     names = ["functions-framework", "httptools", "uvloop", "orjson", "requests", "pyjwt",
              "cryptography"]
     assert runtime == [f"{name}=={version(name)}" for name in names]
+
+
+def test_pulumi_new_asks_for_every_value_the_program_requires():
+    import yaml
+
+    from stack_settings import KNOWN_KEYS, PROJECT
+
+    project = yaml.safe_load((INFRA.parent / "Pulumi.yaml").read_text())
+    assert (project["name"], project["main"]) == (PROJECT, "infra/")
+    asked = project["template"]["config"]
+    required = {"gcp:project", "gcp:region", "okta:orgName", "okta:baseUrl", "okta:apiToken",
+                f"{PROJECT}:hookSecret"}
+    assert required <= set(asked)
+    assert {key for key, spec in asked.items() if spec.get("secret")} == {
+        "okta:apiToken", f"{PROJECT}:hookSecret"}
+    assert all(spec.get("description") for spec in asked.values())
+    ours = {key.split(":", 1)[1] for key in asked if key.startswith(f"{PROJECT}:")}
+    assert ours <= KNOWN_KEYS  # no misspelt key for the program to refuse
