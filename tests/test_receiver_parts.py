@@ -1,10 +1,17 @@
 """The receiver's small parts on their own: settings, credential check, id memory."""
 
+import io
+import json
+import sys
+
 import pytest
 
+from helpers import post
+from okta_hook import logs
 from okta_hook.auth import is_authorized
 from okta_hook.recent_ids import RecentIds
 from okta_hook.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from okta_simulator import payloads
 
 
 def test_settings_defaults_and_rotation():
@@ -75,3 +82,40 @@ def test_recent_ids_forget_the_oldest_first():
     recent.add("b")  # refreshed: now the newest
     recent.add("e")
     assert "b" in recent and "c" not in recent
+
+
+class CountingStdout(io.StringIO):
+    """stdout that counts its writes: each is a system call on a real stream."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text):
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_logged_together_are_written_in_one_write_even_on_error(monkeypatch):
+    out = CountingStdout()
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.raises(RuntimeError):
+        with logs.together():
+            logs.log("NOTICE", "first")
+            logs.log("NOTICE", "second")
+            assert out.writes == 0  # held until the block ends
+            raise RuntimeError("a handler failed")
+    assert out.writes == 1
+    assert [json.loads(line)["message"] for line in out.getvalue().splitlines()] == [
+        "first", "second"]
+    logs.log("INFO", "outside")  # outside a block, each line is written at once
+    assert out.writes == 2
+
+
+def test_a_delivery_of_many_users_is_one_write(make_client, monkeypatch):
+    client = make_client()
+    out = CountingStdout()
+    monkeypatch.setattr(sys, "stdout", out)
+    events = [payloads.deactivation(f"User {i}", f"u{i}@example.com") for i in range(200)]
+    assert post(client, payloads.envelope(events)).status_code == 200
+    assert out.writes == 1 and len(out.getvalue().splitlines()) == 200

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from okta_hook.catch_up_settings import CatchUpSettings
 from okta_hook.events import dispatch, event_fields, text
-from okta_hook.logs import log, shown_once
+from okta_hook.logs import log, shown_once, together
 from okta_hook.okta_http import Deadline, OktaHttp, OktaRefused, OktaUnavailable, OutOfTime
 from okta_hook.okta_oauth import OktaClient
 from okta_hook.system_log import polling_pages, rfc3339
@@ -64,9 +64,10 @@ class CatchUp:
         try:
             for page in polling_pages(client, settings.org_url, since, event_types):
                 counts["pages"] += 1
-                for event in page:
-                    counts["eventsRead"] += 1
-                    self._act_on(event, counts)
+                with together():  # a page's lines in one write
+                    for event in page:
+                        counts["eventsRead"] += 1
+                        self._act_on(event, counts)
                 if counts["pages"] >= settings.max_pages:
                     stopped_by = f"the page limit ({settings.max_pages})"
                     break

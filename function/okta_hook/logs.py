@@ -5,6 +5,8 @@ Cloud Functions (2nd gen) turns each stdout line that is a JSON object into a lo
 newlines and control characters, so nothing a sender puts in a field can start a new entry.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import re
@@ -21,14 +23,40 @@ TIMESTAMP = "timestamp"
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
 _write_lock = threading.Lock()
+# Lines held by together() in this thread or task, written by it in one go.
+_held: contextvars.ContextVar[list | None] = contextvars.ContextVar("held_lines", default=None)
 
 
 def log(severity: str, message: str, **fields) -> None:
     """Write one record whole, even when several threads log at once."""
     line = encode({"severity": severity, "message": message, **fields})
+    held = _held.get()
+    if held is not None:
+        held.append(line)
+    else:
+        _write(line)
+
+
+@contextlib.contextmanager
+def together():
+    """Write the lines logged inside the block in one write, when it ends (even by an
+    exception). Each write is a system call, which sandboxed runtimes such as Cloud Run's make
+    costly: a delivery of 1,000 events writes once, not 1,000 times. Lines are still whole and in
+    order, and are written before the caller answers."""
+    held: list = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        if held:
+            _write("".join(held))
+
+
+def _write(text: str) -> None:
     with _write_lock:
         # Looked up on each call: functions-framework may redirect stdout to add execution ids.
-        sys.stdout.write(line)
+        sys.stdout.write(text)
         sys.stdout.flush()
 
 

@@ -12,7 +12,7 @@ from okta_hook.auth import is_authorized
 from okta_hook.delivery import Delivery, parse_delivery, read_body
 from okta_hook.errors import RequestRejected
 from okta_hook.events import dispatch, event_fields
-from okta_hook.logs import log
+from okta_hook.logs import log, together
 from okta_hook.recent_ids import RecentIds
 from okta_hook.settings import Settings
 
@@ -55,7 +55,9 @@ class Receiver:
         if request.method == "GET":
             return self._verify(request)
         body = await read_body(request, settings.max_body_bytes)
-        self._process(parse_delivery(body))
+        delivery = parse_delivery(body)
+        with together():  # the delivery's lines in one write, before the answer
+            self._process(delivery)
         return Response(status_code=200)
 
     def _verify(self, request) -> Response:
