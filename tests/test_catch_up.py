@@ -292,6 +292,18 @@ def test_a_pass_is_bounded_by_pages_and_says_so(make_catch_up, log, org, app_key
     assert any("stopped at the page limit (2)" in m for m in log.messages("WARNING"))
 
 
+def test_a_pass_is_bounded_by_time_and_says_so(make_catch_up, log, org, app_key):
+    org.add(*[deactivation(f"U {i}", f"u{i}@example.com", minutes=30 - i / 100)
+              for i in range(3500)])
+    org.page_delay = 0.6
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="1"))
+    started = time.monotonic()
+    summary = client.post("/").get_json()
+    assert time.monotonic() - started < 3  # not the 4 pages and the empty one
+    assert summary["complete"] is False and summary["pages"] == 2
+    assert any("stopped at the time limit (1 s)" in m for m in log.messages("WARNING"))
+
+
 def test_a_next_link_to_another_host_is_not_followed(make_catch_up, org, app_key):
     client = make_catch_up(**env_for(org.url, app_key))
     org.add(deactivation("Ann Lee", "ann@example.com"))

@@ -71,6 +71,8 @@ class CatchUp:
                 if counts["pages"] >= settings.max_pages:
                     stopped_by = f"the page limit ({settings.max_pages})"
                     break
+                if client.http.deadline.remaining() <= 0:
+                    raise OutOfTime("the pass's time is up")
         except OutOfTime:
             stopped_by = f"the time limit ({settings.max_seconds} s)"
         summary = {"since": rfc3339(since), "until": rfc3339(datetime.now(timezone.utc)),

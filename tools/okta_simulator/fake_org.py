@@ -46,6 +46,7 @@ class FakeOktaOrg:
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
         self.dpop_nonce = secrets.token_urlsafe(16)
         self.answers_ahead: list[tuple] = []  # (status, body, headers) to send before any work
+        self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
         self._used_jtis: set[str] = set()
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -238,6 +239,7 @@ def _handler_for(org: FakeOktaOrg):
                 status, answer, headers = org.token(dict(urllib.parse.parse_qsl(body)),
                                                     self.headers)
             elif self.command == "GET" and path == "/api/v1/logs":
+                time.sleep(org.page_delay)
                 status, answer, headers = org.logs(path, query, self.headers)
             else:
                 status, answer, headers = 404, {"errorCode": "E0000022",
