@@ -292,6 +292,29 @@ def test_a_pass_is_bounded_by_pages_and_says_so(make_catch_up, log, org, app_key
     assert any("stopped at the page limit (2)" in m for m in log.messages("WARNING"))
 
 
+def test_a_token_okta_no_longer_honours_is_replaced_once(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key))
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    assert client.post("/").status_code == 200
+    org.tokens.clear()  # revoked, or expired early: the API answers 401 invalid_token
+    reply = client.post("/")
+    assert reply.status_code == 200 and reply.get_json()["usersLogged"] == 1
+    assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 2
+
+
+def test_a_token_refused_twice_is_a_502_not_a_loop(make_catch_up, org, app_key, monkeypatch):
+    client = make_catch_up(**env_for(org.url, app_key))
+    monkeypatch.setattr(org, "tokens", AlwaysEmpty())  # every token is refused at once
+    reply = client.post("/")
+    assert reply.status_code == 502 and "E0000011" in reply.get_json()["error"]
+    assert len(org.api_requests()) == 3  # the first try, a new token, then a last one
+
+
+class AlwaysEmpty(dict):
+    def __setitem__(self, key, value):
+        pass
+
+
 def test_a_pass_is_bounded_by_time_and_says_so(make_catch_up, log, org, app_key):
     org.add(*[deactivation(f"U {i}", f"u{i}@example.com", minutes=30 - i / 100)
               for i in range(3500)])
