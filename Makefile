@@ -18,9 +18,10 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed
 
+# pytest-xdist spreads the tests over the machine's cores (plain `pytest` runs them in one process).
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 run: setup
 	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
