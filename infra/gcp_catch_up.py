@@ -3,11 +3,11 @@ Scheduler with an OIDC token of an account that alone may invoke it."""
 
 import pulumi
 import pulumi_gcp as gcp
-from iam_settled import iam_settled
 from pulumi_gcp import cloudfunctionsv2 as functions
 from pulumi_gcp import cloudscheduler
 
 from gcp_receiver import FunctionSecret, GcpReceiver, service_account_member
+from iam_settled import iam_settled
 from names import account_id
 from okta_catch_up_app import OktaCatchUpApp
 from okta_registration import OktaEventHook

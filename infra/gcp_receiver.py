@@ -2,12 +2,12 @@
 
 import pulumi
 import pulumi_gcp as gcp
-from iam_settled import iam_settled
 from pulumi_gcp import artifactregistry, secretmanager
 from pulumi_gcp import cloudfunctionsv2 as functions
 
 from endpoint_ready import EndpointReady
 from function_archive import function_archive
+from iam_settled import iam_settled
 from names import account_id
 from stack_settings import StackSettings
 
