@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+import jwt
 import pytest
 from functions_framework import create_app
 
@@ -208,6 +209,21 @@ def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(app_key)
             assert headers["Authorization"].startswith("DPoP ") and headers["DPoP"]
         assert run_pass(server)[0] == 200  # the DPoP-bound token is reused
         assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 3
+
+
+def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True, api_nonce=True) as org, \
+            LocalReceiver(env=env_for(org.url, app_key), target="okta_catch_up") as server:
+        org.add(deactivation("Ann Lee", "ann@example.com"))
+        status, summary = run_pass(server)
+        assert status == 200, summary
+        assert summary["usersLogged"] == 1
+        api = org.api_requests()
+        assert len(api) == 3  # refused for want of the nonce, the page, the empty page
+        proofs = [jwt.decode(headers["DPoP"], options={"verify_signature": False})
+                  for _, _, headers in api]
+        assert "nonce" not in proofs[0]
+        assert [p.get("nonce") for p in proofs[1:]] == [org.api_nonce] * 2
 
 
 # --- failures -----------------------------------------------------------------------------------

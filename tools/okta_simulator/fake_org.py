@@ -39,8 +39,12 @@ _FILTER_TERM = re.compile(r'eventType eq "([^"]+)"')
 class FakeOktaOrg:
     """Use as a context manager; `url` is the org's base URL (http, loopback)."""
 
-    def __init__(self, client_id: str, public_key: rsa.RSAPublicKey, require_dpop: bool = False):
+    def __init__(self, client_id: str, public_key: rsa.RSAPublicKey, require_dpop: bool = False,
+                 api_nonce: bool = False):
+        """`api_nonce`: the System Log API, too, wants Okta's nonce in DPoP proofs (RFC 9449
+        section 9 lets a resource server ask for one with 401 and use_dpop_nonce)."""
         self.client_id, self.public_key, self.require_dpop = client_id, public_key, require_dpop
+        self.api_nonce = secrets.token_urlsafe(16) if api_nonce else None
         self.events: list[dict] = []
         self.requests: list[tuple] = []  # (method, path with query, headers)
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
@@ -48,6 +52,7 @@ class FakeOktaOrg:
         self.answers_ahead: list[tuple] = []  # (status, body, headers) to send before any work
         self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
         self._used_jtis: set[str] = set()
+        self._last_proof_nonce = None
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -153,6 +158,7 @@ class FakeOktaOrg:
             self._used_jtis.add(claims["jti"])
         if ath is not None and claims.get("ath") != ath:
             return _oauth_error(400, "invalid_dpop_proof", "The DPoP proof ath is wrong.")
+        self._last_proof_nonce = claims.get("nonce")
         if ath is None and claims.get("nonce") != self.dpop_nonce:
             return _oauth_error(400, "use_dpop_nonce",
                                 "Authorization server requires nonce in DPoP proof.",
@@ -198,6 +204,10 @@ class FakeOktaOrg:
                                         f"{self.url}{path}", ath=ath.decode())
             if isinstance(checked, tuple) or checked != issued["jkt"]:
                 return invalid
+            if self.api_nonce and self._last_proof_nonce != self.api_nonce:
+                return (401, {"errorCode": "E0000011", "errorSummary": "Nonce required"},
+                        {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"',
+                         "DPoP-Nonce": self.api_nonce})
         return None
 
 
