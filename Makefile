@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
 
-.PHONY: setup test run demo smoke bench bench-catch-up
+.PHONY: setup test run demo smoke bench bench-catch-up mutate
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -57,3 +57,7 @@ bench: setup
 # One System Log catch-up pass over 10,000 events from the fake Okta org, against a bare reader.
 bench-catch-up: setup
 	PYTHONPATH=tools $(BIN)/python bench/catch_up.py
+
+# Mutation testing of function/ with mutmut, in its own venv under build/ (several minutes).
+mutate: setup
+	$(BIN)/python tools/mutate.py
