@@ -1,0 +1,18 @@
+"""make mutate's report: the score per module from mutmut's statuses."""
+
+from mutate import report
+
+
+def test_the_score_counts_what_is_not_killed_against_the_code_and_sets_equivalents_aside():
+    statuses = {
+        "okta_hook.auth.x_is_authorized__mutmut_1": "killed",
+        "okta_hook.auth.x_is_authorized__mutmut_2": "survived",
+        "okta_hook.auth.x_is_authorized__mutmut_3": "survived",
+        "okta_hook.logs.x_log__mutmut_1": "killed",
+        "okta_hook.logs.x_log__mutmut_2": "no tests",
+        "okta_hook.logs.x_log__mutmut_3": "timeout",
+    }
+    table = report(statuses, equivalent={"okta_hook.auth.x_is_authorized__mutmut_3"}).splitlines()
+    assert table[2] == "| okta_hook.auth | 1 | 1 | 0 | 0 | 1 | 50.0% |"
+    assert table[3] == "| okta_hook.logs | 1 | 0 | 1 | 1 | 0 | 33.3% |"
+    assert table[4] == "| **all** | 2 | 1 | 1 | 1 | 1 | 40.0% |"
