@@ -9,9 +9,9 @@ pinned packages, so `make test`'s environment stays as requirements.txt says.
 
 Only the tests that run the code in the test process can kill a mutant (those that start a server
 in a subprocess are invisible to mutmut's per-test selection). Prints, per module, the mutants
-killed, survived, not reached by any in-process test, and timed out, the score (killed / all but
-the equivalent ones listed in tools/mutate-equivalent.txt), and the survivors' names (see one
-with `cd build/mutate/tree && ../venv/bin/mutmut show NAME`).
+killed, survived, not reached by any in-process test, and timed out; the score (killed or timed
+out, over all but the equivalent ones listed in tools/mutate-equivalent.txt); and the survivors'
+names (see one with `cd build/mutate/tree && ../venv/bin/mutmut show NAME`).
 """
 
 import shutil
@@ -101,7 +101,10 @@ def report(statuses: dict, equivalent: set) -> str:
 
 def row(label: str, counts: Counter) -> str:
     considered = sum(counts.values()) - counts["equivalent"]
-    score = counts["killed"] / considered if considered else 1.0
+    # A mutant that makes the tests hang is detected too: only survivors and unreached ones count
+    # against the score.
+    detected = counts["killed"] + counts["timeout"]
+    score = detected / considered if considered else 1.0
     return (f"| {label} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | "
             f"{counts['timeout']} | {counts['equivalent']} | {score:.1%} |")
 
@@ -115,7 +118,8 @@ def main() -> int:
     equivalent = {line.split("#")[0].strip() for line in EQUIVALENT.read_text().splitlines()
                   if line.split("#")[0].strip()}
     print(report(statuses, equivalent))
-    survivors = sorted(n for n, s in statuses.items() if s != "killed" and n not in equivalent)
+    survivors = sorted(n for n, s in statuses.items()
+                       if s not in ("killed", "timeout") and n not in equivalent)
     print(f"\n{len(survivors)} mutant(s) not killed:")
     for name in survivors:
         print(f"  {name}: {statuses[name]}")
