@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from asgi_calls import call
 from conftest import PREVIOUS_SECRET
 from helpers import auth, deactivations, post
 from okta_hook import events
@@ -141,6 +142,49 @@ def test_chunked_body_over_the_limit_is_413(make_client):
     reply = client.post("/", content=iter([b"{" * 600, b"{" * 600]),
                         headers={"Transfer-Encoding": "chunked", **auth()})
     assert reply.status_code == 413
+
+
+@pytest.fixture
+def limited_app(make_client):
+    """The receiver's ASGI app with a 1,000-byte body limit, for raw ASGI calls."""
+    return make_client(OKTA_HOOK_MAX_BODY_BYTES="1000").app
+
+
+def body_of(size: int) -> bytes:
+    """A valid delivery of exactly `size` bytes."""
+    document = json.dumps({**payloads.envelope([]), "padding": ""}).encode()
+    return document.replace(b'"padding": ""', b'"padding": "' + b"x" * (size - len(document))
+                            + b'"')
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading_the_body(limited_app):
+    reply = call(limited_app, [b"{}"], content_length=1001)
+    assert reply.status == 413 and reply.messages_read == 0
+
+
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not(limited_app):
+    assert len(body_of(1000)) == 1000
+    assert call(limited_app, [body_of(1000)], content_length=1000).status == 200
+    assert call(limited_app, [body_of(1000)]).status == 200  # no Content-Length: counted
+    assert call(limited_app, [body_of(1001)]).status == 413
+
+
+def test_a_body_split_across_messages_is_joined_in_order(client, log):
+    body = json.dumps(payloads.envelope([payloads.deactivation("Ann Lee", "ann@example.com")]))
+    chunks = [body[:10].encode(), body[10:400].encode(), body[400:].encode()]
+    reply = call(client.app, chunks)
+    assert reply.status == 200 and reply.messages_read == 3
+    assert [r["login"] for r in deactivations(log.records())] == ["ann@example.com"]
+
+
+def test_split_messages_count_toward_the_limit_together(limited_app):
+    reply = call(limited_app, [b"{" * 600, b"}" * 600])
+    assert reply.status == 413 and b"larger than 1000 bytes" in reply.body
+
+
+def test_a_client_that_goes_away_mid_body_is_a_400(limited_app):
+    reply = call(limited_app, [b'{"data": ', b'{"events": []}}'], disconnect_after=1)
+    assert reply.status == 400 and b"the request body ended early" in reply.body
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
