@@ -47,7 +47,13 @@ def call(app, chunks: list[bytes], content_length: int | None = None,
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own, never installed as the thread's: asyncio.run() would leave the thread
+    # with no current loop, and the Pulumi SDK's test helpers in the same process need one.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(app(scope, receive, send))
+    finally:
+        loop.close()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return AsgiReply(start["status"], body, read,
