@@ -336,10 +336,11 @@ def test_a_pass_is_bounded_by_time_and_says_so(make_catch_up, log, org, app_key)
               for i in range(3500)])
     org.page_delay = 0.6
     client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="1"))
-    started = time.monotonic()
     summary = client.post("/").get_json()
-    assert time.monotonic() - started < 3  # not the 4 pages and the empty one
-    assert summary["complete"] is False and summary["pages"] == 2
+    # A whole pass is 4 pages and the empty one (3 s here); it stops after the page that
+    # crosses its second, whichever that is on a loaded machine.
+    assert summary["complete"] is False and 1 <= summary["pages"] <= 2
+    assert len(org.api_requests()) == summary["pages"]
     assert any("stopped at the time limit (1 s)" in m for m in log.messages("WARNING"))
 
 
