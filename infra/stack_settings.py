@@ -5,6 +5,7 @@ instead, with a ConfigError that names the key.
 """
 
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -56,9 +57,10 @@ class StackSettings:
     alert_email: Optional[str]
     okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
 
-    @property
+    @functools.cached_property
     def catch_up_interval_minutes(self) -> int:
-        """The longest gap between two runs of the catch-up schedule."""
+        """The longest gap between two runs of the catch-up schedule (computed once: it walks
+        two weeks of runs)."""
         return cron_interval_minutes(self.catch_up_schedule)
 
 
