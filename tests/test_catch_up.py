@@ -1,8 +1,8 @@
 """The System Log catch-up (target okta_catch_up) against a fake Okta org over HTTP.
 
-Most tests run the real function on a functions-framework server; settings and a few
-instance-level behaviours use functions-framework's app in process, still talking HTTP to the
-fake org.
+The pass runs in this process (functions-framework's app and Flask's test client), still talking
+HTTP to the fake org, so that every line of it is visible to `make mutate`; a few tests run the
+same function on a real functions-framework server to show it behaves the same there.
 """
 
 import json
@@ -62,21 +62,68 @@ def deactivation(name: str, login: str, minutes: float = 5, **kwargs) -> dict:
     return event
 
 
-def run_pass(server) -> tuple[int, dict]:
-    reply = exchange(server.url, "POST", {"Content-Type": "application/json"}, b"", timeout=60)
-    return reply.status, json.loads(reply.body)
+class CatchUpInstance:
+    """One instance of okta_catch_up in this process, and what it wrote to stdout."""
+
+    def __init__(self, client, log):
+        self._client, self._log = client, log
+
+    def run_pass(self) -> tuple[int, dict]:
+        reply = self._client.post("/")
+        return reply.status_code, reply.get_json()
+
+    def log_records(self) -> list[dict]:
+        return self._log.records()
 
 
-def lines(server, action: str) -> list[dict]:
-    return [r for r in server.log_records() if r.get("action") == action]
+class ServedCatchUp:
+    """The same on a real functions-framework server (a subprocess)."""
+
+    def __init__(self, server: LocalReceiver):
+        self.server = server
+
+    def run_pass(self) -> tuple[int, dict]:
+        reply = exchange(self.server.url, "POST", {"Content-Type": "application/json"}, b"",
+                         timeout=60)
+        return reply.status, json.loads(reply.body)
+
+    def log_records(self) -> list[dict]:
+        return self.server.log_records()
+
+
+def lines(instance, action: str) -> list[dict]:
+    return [r for r in instance.log_records() if r.get("action") == action]
 
 
 @pytest.fixture
-def catch_up(org, app_key, key_material):
+def make_catch_up(monkeypatch, log):
+    """functions-framework's app for okta_catch_up, started with `env` (a fresh instance)."""
+
+    def make(**env):
+        for name in CATCH_UP_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return create_app("okta_catch_up", str(SOURCE)).test_client()
+
+    return make
+
+
+@pytest.fixture
+def catch_up(make_catch_up, log, org, app_key, key_material):
+    """okta_catch_up in this process, reading the fake org; no key material may reach the log."""
+    yield CatchUpInstance(make_catch_up(**env_for(org.url, app_key, OKTA_EVENT_HOOK_ID=HOOK_ID)),
+                          log)
+    log.records()  # takes in what the last request wrote
+    assert not any(material in log.text for material in key_material), "key in the log"
+
+
+@pytest.fixture
+def served_catch_up(org, app_key, key_material):
     """The real okta_catch_up function on functions-framework, reading the fake org."""
     with LocalReceiver(env=env_for(org.url, app_key, OKTA_EVENT_HOOK_ID=HOOK_ID),
                        target="okta_catch_up") as server:
-        yield server
+        yield ServedCatchUp(server)
         output = server.output()
         assert not any(material in output for material in key_material), "key in the log"
         assert "Traceback" not in output
@@ -87,7 +134,7 @@ def catch_up(org, app_key, key_material):
 def test_a_pass_follows_next_links_across_pages_and_stops_on_the_empty_page(org, catch_up):
     org.add(*[deactivation(f"User {i}", f"user{i}@example.com", minutes=60 - i / 100)
               for i in range(2500)])
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200
     assert (summary["pages"], summary["eventsRead"], summary["usersLogged"]) == (3, 2500, 2500)
     assert summary["complete"] is True and summary["dpop"] is False
@@ -104,7 +151,7 @@ def test_the_request_is_a_filtered_polling_request_over_the_look_back_window(org
     org.add(deactivation("Too Old", "old@example.com", minutes=121),
             deactivation("In Window", "new@example.com", minutes=119),
             {**payloads.system_log_event("user.session.start", []), "published": minutes_ago(1)})
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200 and summary["eventsRead"] == 1
     assert [r["login"] for r in lines(catch_up, "user.deactivated")] == ["new@example.com"]
     method, path, headers = org.api_requests()[0]
@@ -120,15 +167,16 @@ def test_the_request_is_a_filtered_polling_request_over_the_look_back_window(org
 
 def test_a_failed_deactivation_is_not_logged_as_one(org, catch_up):
     org.add(deactivation("Not Done", "nd@example.com", result="FAILURE"))
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200 and summary["usersLogged"] == 0
     assert lines(catch_up, "user.deactivated") == []
     assert any("did not succeed (outcome FAILURE)" in r["message"]
                for r in catch_up.log_records() if r["severity"] == "WARNING")
 
 
-def test_the_hook_and_the_catch_up_write_the_same_line(org, catch_up):
-    """Cloud Logging shows one entry per insertId and timestamp: both paths must agree."""
+def test_the_hook_and_the_catch_up_write_the_same_line(org, served_catch_up):
+    """Cloud Logging shows one entry per insertId and timestamp: both paths must agree (each on
+    its own real server)."""
     event = deactivation("Jane Roe", "jane.roe@example.com")
     with LocalReceiver() as hook:
         assert exchange(hook.url, "POST", {"Authorization": hook_secret(), "Content-Type":
@@ -136,8 +184,8 @@ def test_the_hook_and_the_catch_up_write_the_same_line(org, catch_up):
                         ).status == 200
         [from_hook] = hook.wait_for_records(lambda r: r.get("action") == "user.deactivated")
     org.add(event)
-    assert run_pass(catch_up)[0] == 200
-    [from_catch_up] = lines(catch_up, "user.deactivated")
+    assert served_catch_up.run_pass()[0] == 200
+    [from_catch_up] = lines(served_catch_up, "user.deactivated")
     assert from_hook["eventId"] and from_catch_up["eventId"] is None  # the hook's delivery id
     del from_hook["eventId"], from_catch_up["eventId"]
     assert from_catch_up == from_hook
@@ -152,9 +200,9 @@ def hook_secret() -> str:
 
 def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
     org.add(*[deactivation(f"User {i}", f"u{i}@example.com") for i in range(3)])
-    assert run_pass(catch_up)[0] == 200
+    assert catch_up.run_pass()[0] == 200
     first = {(r[INSERT_ID], r["timestamp"]) for r in lines(catch_up, "user.deactivated")}
-    assert run_pass(catch_up)[0] == 200
+    assert catch_up.run_pass()[0] == 200
     written = lines(catch_up, "user.deactivated")
     assert len(written) == 6  # written again: nothing is remembered between passes...
     assert {(r[INSERT_ID], r["timestamp"]) for r in written} == first  # ...and shown once
@@ -163,10 +211,10 @@ def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
 
 def test_a_429_is_waited_out_until_the_reset_time(org, catch_up):
     org.add(deactivation("Ann Lee", "ann@example.com"))
-    assert run_pass(catch_up)[0] == 200  # the token is now cached by the instance
+    assert catch_up.run_pass()[0] == 200  # the token is now cached by the instance
     org.rate_limit_next()
     started = time.monotonic()
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200 and summary["rateLimitWaits"] == 1 and summary["usersLogged"] == 1
     assert time.monotonic() - started >= 0.5  # it waited for X-Rate-Limit-Reset
 
@@ -174,14 +222,14 @@ def test_a_429_is_waited_out_until_the_reset_time(org, catch_up):
 def test_brief_5xx_answers_are_retried(org, catch_up):
     org.add(deactivation("Ann Lee", "ann@example.com"))
     org.fail_next(503, 2)
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200 and summary["usersLogged"] == 1
 
 
 def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up):
     ours = org.record_failed_delivery(HOOK_ID, "okta-event-hook", "Read timed out")
     org.record_failed_delivery("who9another0000000000", "someone else's hook", "HTTP 404")
-    status, summary = run_pass(catch_up)
+    status, summary = catch_up.run_pass()
     assert status == 200 and summary["deliveryFailures"] == 1
     [error] = lines(catch_up, "okta.event_hook.delivery_failed")
     assert error["severity"] == "ERROR"
@@ -194,11 +242,12 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
 
 # --- DPoP ---------------------------------------------------------------------------------------
 
-def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(app_key):
-    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True) as org, \
-            LocalReceiver(env=env_for(org.url, app_key), target="okta_catch_up") as server:
+def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(make_catch_up, app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True) as org:
+        client = make_catch_up(**env_for(org.url, app_key))
         org.add(deactivation("Ann Lee", "ann@example.com"))
-        status, summary = run_pass(server)
+        reply = client.post("/")
+        status, summary = reply.status_code, reply.get_json()
         assert status == 200, summary
         assert summary["dpop"] is True and summary["usersLogged"] == 1
         token_calls = [r for r in org.requests if r[1] == "/oauth2/v1/token"]
@@ -207,15 +256,16 @@ def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(app_key)
         assert ["DPoP" in headers for _, _, headers in token_calls] == [False, True, True]
         for _, _, headers in org.api_requests():
             assert headers["Authorization"].startswith("DPoP ") and headers["DPoP"]
-        assert run_pass(server)[0] == 200  # the DPoP-bound token is reused
+        assert client.post("/").status_code == 200  # the DPoP-bound token is reused
         assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 3
 
 
-def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(app_key):
-    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True, api_nonce=True) as org, \
-            LocalReceiver(env=env_for(org.url, app_key), target="okta_catch_up") as server:
+def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(make_catch_up,
+                                                                           app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True, api_nonce=True) as org:
         org.add(deactivation("Ann Lee", "ann@example.com"))
-        status, summary = run_pass(server)
+        reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+        status, summary = reply.status_code, reply.get_json()
         assert status == 200, summary
         assert summary["usersLogged"] == 1
         api = org.api_requests()
@@ -228,48 +278,29 @@ def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(app_ke
 
 # --- failures -----------------------------------------------------------------------------------
 
-def test_a_key_okta_refuses_is_a_502_with_an_error_line_and_no_key_material(org):
+def test_a_key_okta_refuses_is_a_502_with_an_error_line_and_no_key_material(make_catch_up, log,
+                                                                            org):
     wrong, _ = new_app_key()
     material = [line for line in pem_of(wrong).splitlines() if not line.startswith("-----")]
-    with LocalReceiver(env=env_for(org.url, wrong), target="okta_catch_up") as server:
-        reply = exchange(server.url, "POST", {}, b"", timeout=30)
-        output, records = server.output(), server.log_records()
-    assert reply.status == 502
-    assert "invalid_client" in json.loads(reply.body)["error"]
-    [error] = [r for r in records if r["severity"] == "ERROR"]
+    reply = make_catch_up(**env_for(org.url, wrong)).post("/")
+    assert reply.status_code == 502
+    assert "invalid_client" in reply.get_json()["error"]
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
     assert error["action"] == "okta.catch_up.failed" and "invalid_client" in error["message"]
-    assert not any(m in output + reply.body.decode() for m in material)
-    assert "Traceback" not in output
+    assert not any(m in log.text + reply.get_data(as_text=True) for m in material)
 
 
-def test_okta_unreachable_is_a_503_within_seconds(app_key):
+def test_okta_unreachable_is_a_503_within_seconds(make_catch_up, log, app_key):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    with LocalReceiver(env=env_for(nowhere, app_key), target="okta_catch_up") as server:
-        started = time.monotonic()
-        reply = exchange(server.url, "POST", {}, b"", timeout=30)
-        took = time.monotonic() - started
-        output, records = server.output(), server.log_records()
-    assert reply.status == 503 and "Okta could not be read" in json.loads(reply.body)["error"]
+    started = time.monotonic()
+    reply = make_catch_up(**env_for(nowhere, app_key)).post("/")
+    took = time.monotonic() - started
+    assert reply.status_code == 503 and "Okta could not be read" in reply.get_json()["error"]
     assert took < 15
-    assert "Traceback" not in output
-    assert any(r.get("action") == "okta.catch_up.failed" for r in records)
+    assert any(r.get("action") == "okta.catch_up.failed" for r in log.records())
 
 
-# --- in process: settings, methods, bounds ------------------------------------------------------
-
-@pytest.fixture
-def make_catch_up(monkeypatch, log):
-    """functions-framework's app for okta_catch_up, started with `env` (a fresh instance)."""
-
-    def make(**env):
-        for name in CATCH_UP_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return create_app("okta_catch_up", str(SOURCE)).test_client()
-
-    return make
-
+# --- settings, methods, bounds ---------------------------------------------------------------
 
 @pytest.mark.parametrize("drop, problem", [
     ("OKTA_ORG_URL", "OKTA_ORG_URL is not set"),
