@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
 
-.PHONY: setup test run demo smoke bench bench-catch-up mutate
+.PHONY: setup test snapshots run demo smoke bench bench-catch-up mutate
 
 # The venv is rebuilt whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -22,6 +22,11 @@ setup: $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
+
+# Records the stack's plan anew (tests/__snapshots__/) after a change to infra/ that is meant.
+snapshots: setup
+	$(BIN)/python -m pytest tests/test_stack.py -k test_the_plan_changes_only_on_purpose \
+	  --snapshot-update
 
 run: setup
 	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
@@ -58,6 +63,7 @@ bench: setup
 bench-catch-up: setup
 	PYTHONPATH=tools $(BIN)/python bench/catch_up.py
 
-# Mutation testing of function/ with mutmut, in its own venv under build/ (several minutes).
+# Mutation testing with mutmut, in its own venv under build/ (long: see the README).
+# PARTS=function (or infra, simulator) mutates one part only.
 mutate: setup
-	$(BIN)/python tools/mutate.py
+	$(BIN)/python tools/mutate.py $(PARTS)

@@ -212,3 +212,45 @@ def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **
     secret_keys = [k for k in values
                    if k.endswith(("hookSecret", "HookSecret")) and k not in plain_keys]
     return run_program(values, tuple(secret_keys), stack)
+
+
+# --- the whole plan, for the snapshot test ------------------------------------------------------
+
+def plan_of(deployment: Deployment) -> dict:
+    """Every resource the program registers, by URN (without the stack and project), with its
+    inputs and explicit dependencies, as the engine would receive them. Secrets show as [secret];
+    values that change with the function's source or the mocks' random key show as placeholders,
+    so the plan changes only when the program does."""
+    sys.path.insert(0, str(INFRA))
+    try:
+        from function_archive import function_archive
+        from okta_catch_up_app import rsa_public_jwk
+    finally:
+        sys.path.remove(str(INFRA))
+    jwk = rsa_public_jwk(generated_key_pems()[1])
+    placeholders = {function_archive()[0]: "<the function's archive>",
+                    jwk["n"]: "<generated key n>", jwk["kid"]: "<generated key id>",
+                    str(INFRA.parent): "<repo>"}
+
+    def short(urn: str) -> str:
+        return urn.split("::", 2)[2]
+
+    def plain(value):
+        if rpc.is_rpc_secret(value):
+            return "[secret]"
+        if isinstance(value, dict):
+            return {k: "[pickled provider]" if k == "__provider" else plain(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, pulumi.AssetArchive):
+            return "<the function's files>"
+        return value
+
+    plan = {short(r.urn): {"inputs": plain(r.inputs),
+                           "dependsOn": sorted(short(u) for u in r.dependencies)}
+            for r in deployment.registrations}
+    text = json.dumps(plan, sort_keys=True)
+    for value, placeholder in placeholders.items():
+        text = text.replace(value, placeholder)
+    return json.loads(text)

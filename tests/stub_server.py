@@ -11,6 +11,7 @@ class Script:
     # (status, body, delay in seconds) in order; the last one repeats.
     answers: list = field(default_factory=lambda: [(200, b"", 0.0)])
     received: list = field(default_factory=list)  # (method, headers, body)
+    trickle: float = 0.0  # seconds between the body's bytes, once the headers are sent
 
 
 class StubServer:
@@ -28,7 +29,10 @@ class StubServer:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                pieces = [body[i:i + 1] for i in range(len(body))] if script.trickle else [body]
+                for piece in pieces:  # wfile is unbuffered: each piece goes out on its own
+                    time.sleep(script.trickle)
+                    self.wfile.write(piece)
 
             do_GET = do_POST = answer
 
@@ -43,6 +47,11 @@ class StubServer:
     def answer(self, *answers) -> "StubServer":
         """Script the answers: each (status, body) or (status, body, delay)."""
         self.script.answers[:] = [(a + (0.0,))[:3] for a in answers]
+        return self
+
+    def trickle(self, seconds: float) -> "StubServer":
+        """Send each answer's body a byte at a time, `seconds` apart."""
+        self.script.trickle = seconds
         return self
 
     def __enter__(self) -> "StubServer":

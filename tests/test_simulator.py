@@ -200,17 +200,48 @@ def test_a_4xx_is_dropped_without_a_retry(stub):
 
 
 def test_an_answer_after_3_seconds_is_a_timeout_retried_once(stub):
-    stub.answer((200, b"", okta_rules.OKTA_TIMEOUT_SECONDS + 0.3))
+    stub.answer((200, b"", 3.3))  # Okta's documented 3 seconds, not the simulator's constant
     verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
     assert not verdict.ok
     assert [a.status for a in verdict.attempts] == [None, None]
     assert "no answer" in verdict.summary
 
 
-def test_a_redirect_is_not_followed(stub):
-    stub.answer((302, b""))
+@pytest.mark.parametrize("status", [300, 302])
+def test_a_redirect_is_not_followed(stub, status):
+    stub.answer((status, b""))
     verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
-    assert not verdict.ok and [a.status for a in verdict.attempts] == [302, 302]
+    assert not verdict.ok and [a.status for a in verdict.attempts] == [status, status]
+    assert "retried once and gave up" in verdict.summary
+
+
+@pytest.mark.parametrize("status", [400, 403, 499])
+def test_every_4xx_is_final(stub, status):
+    stub.answer((status, b""))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert not verdict.ok and [a.status for a in verdict.attempts] == [status]
+    assert f"HTTP {status} in" in verdict.summary and "(no body)" in verdict.summary
+
+
+@pytest.mark.parametrize("body, shown", [
+    # Cloud Run's own refusal, before the function runs: an HTML page.
+    (b"<html><head><title>403 Forbidden</title></head></html>", "<html><head><title>403 Forbidden"),
+    (b'{"message": "not ours"}', '{"message": "not ours"}'),  # JSON without "error"
+    (b'["a list"]', '["a list"]'),
+    (b"x" * 300, "x" * 200 + ")"),  # at most 200 characters of it
+])
+def test_a_refusal_shows_its_reason_whatever_the_body(stub, body, shown):
+    stub.answer((403, body))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, delivery_body())
+    assert "HTTP 403 in" in verdict.summary and f"({shown}" in verdict.summary
+
+
+def test_an_answer_trickled_past_the_timeout_is_too_late(stub):
+    """Each piece arrives within the socket's timeout, the whole answer does not."""
+    stub.answer((200, b"12345")).trickle(0.15)  # 0.75 s in all
+    result = okta_rules.attempt(stub.url, "POST", {}, b"{}", timeout=0.5)
+    assert result.status is None and result.seconds > 0.5
+    assert result.describe().startswith("answered too late after ")
 
 
 def test_a_failed_verification_says_what_it_costs_not_lost_events(stub):
@@ -226,6 +257,12 @@ def test_a_verification_must_echo_the_challenge(stub):
     assert not verdict.ok and "the answer is wrong" in verdict.summary
     method, headers, _ = stub.script.received[0]
     assert method == "GET" and len(headers["X-Okta-Verification-Challenge"]) >= 32
+
+
+def test_a_verification_answered_with_something_other_than_json_fails(stub):
+    stub.answer((200, b"<html>OK</html>"))
+    verdict = okta_rules.verify(stub.url, DEV_SECRET)
+    assert not verdict.ok and "the answer is wrong: b'<html>OK</html>'" in verdict.summary
 
 
 def test_nothing_listening_is_a_failed_delivery():

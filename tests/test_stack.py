@@ -4,6 +4,7 @@ import re
 
 import pulumi
 import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from stack_harness import (
     ACCESSOR,
@@ -18,6 +19,7 @@ from stack_harness import (
     VERIFICATION,
     deploy,
     is_secret,
+    plan_of,
     reveal,
 )
 
@@ -390,3 +392,22 @@ def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path
     assert len(project_names(prod)) >= 15  # functions, accounts, secrets, job, repository...
     assert not project_names(staging) & project_names(prod)
     assert staging.one(HOOK).inputs["name"] != prod.one(HOOK).inputs["name"]
+
+
+# --- the whole plan -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"previousHookSecret": PREVIOUS, "events": ["user.lifecycle.deactivate", "user.session.start"],
+     "hookName": "Deactivations", "functionName": "okta-hook-prod", "memory": "1Gi", "cpu": "1",
+     "minInstances": 1, "maxInstances": 5, "concurrency": 40, "catchUpSchedule": "*/30 * * * *",
+     "catchUpLookbackMinutes": 240, "alertEmail": "oncall@example.com"},
+    {"catchUp": False},
+], ids=["defaults", "every-setting", "no-catch-up"])
+def test_the_plan_changes_only_on_purpose(monkeypatch, tmp_path, snapshot, config):
+    """Every resource's URN, inputs and dependencies, as `pulumi up` would send them. A changed
+    URN replaces that resource on every existing stack; a lost input or dependency changes what is
+    deployed. When this fails, read the diff; if the change is meant, record it with
+    `make snapshots` and commit the file under tests/__snapshots__/ with the code."""
+    plan = plan_of(deploy(monkeypatch, tmp_path, **config))
+    assert plan == snapshot(extension_class=JSONSnapshotExtension)

@@ -1,43 +1,65 @@
-"""`make mutate`: mutation testing of the function's code with mutmut, score per module.
+"""`make mutate`: mutation testing with mutmut of function/, infra/ and the Okta simulator.
 
 mutmut names a mutant by the module path of its file, and stops at once when the tests import the
-code under another name: here the tests import `okta_hook...` (pytest.ini puts function/ on the
-path) while the file is function/okta_hook/... . So the run happens in a scratch tree,
-build/mutate/tree, where the function's folder is called src/ (which mutmut strips) and function/
-is a link to it. mutmut itself lives in its own venv, build/mutate/venv, next to the project's
-pinned packages, so `make test`'s environment stays as requirements.txt says.
+code under another name: the tests import `okta_hook...`, `stack_settings` and `okta_simulator...`
+(pytest.ini and the stack harness put function/, infra/ and tools/ on the path) while the files
+are function/okta_hook/..., infra/... and tools/okta_simulator/... . So each part is mutated in a
+scratch tree of its own, build/mutate/<part>/, where the part's folder is called src/ (a prefix
+mutmut strips) and the folder's own name is a link to it. mutmut itself lives in its own venv,
+build/mutate/venv, next to the project's pinned packages, so `make test`'s environment stays as
+requirements.txt says.
 
-Only the tests that run the code in the test process can kill a mutant (those that start a server
-in a subprocess are invisible to mutmut's per-test selection). Prints, per module, the mutants
+Only tests that run the code in the test process can kill a mutant (those that start a server in
+a subprocess are invisible to mutmut's per-test selection). Prints, per module, the mutants
 killed, survived, not reached by any in-process test, and timed out; the score (killed or timed
 out, over all but the equivalent ones listed in tools/mutate-equivalent.txt); and the survivors'
-names (see one with `cd build/mutate/tree && ../venv/bin/mutmut show NAME`).
+names (see one with `cd build/mutate/<part> && ../venv/bin/mutmut show NAME`).
+
+Usage: tools/mutate.py [function] [infra] [simulator]   (all three when none is named)
 """
 
 import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "build" / "mutate"
-VENV, TREE = WORK / "venv", WORK / "tree"
+VENV = WORK / "venv"
 MUTMUT = "mutmut==3.8.1"
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
-# The in-process tests of the function's code.
-TESTS = ["tests/test_receiver.py", "tests/test_receiver_parts.py", "tests/test_catch_up.py",
-         "tests/test_catch_up_parts.py"]
+FOLDERS = ("function", "infra", "tools", "tests")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One folder of the repository, what of it is mutated, and the tests that run it in process."""
+
+    folder: str
+    mutated: str  # inside the folder
+    tests: tuple[str, ...]
+    not_mutated: tuple[str, ...] = ()  # file globs, inside the folder
+
+
+PARTS = {
+    "function": Part("function", "okta_hook/", (
+        "tests/test_receiver.py", "tests/test_receiver_parts.py", "tests/test_catch_up.py",
+        "tests/test_catch_up_parts.py")),
+    # __main__.py only composes the components; every line of it runs in every stack test.
+    "infra": Part("infra", "", (
+        "tests/test_stack.py", "tests/test_stack_catch_up.py", "tests/test_infra_parts.py"),
+        not_mutated=("__main__.py",)),
+    "simulator": Part("tools", "okta_simulator/", (
+        "tests/test_simulator.py", "tests/test_fake_org.py", "tests/test_catch_up.py")),
+}
+
 SETUP_CFG = """[mutmut]
-source_paths=src/okta_hook/
-also_copy=
-    tools/
-    tests/
-    infra/
+source_paths=src/{mutated}
+{not_mutated}also_copy=
+{also_copy}
     pytest.ini
-    function
-    src/main.py
-    src/requirements.txt
 pytest_add_cli_args_test_selection=
 {tests}
 """
@@ -56,25 +78,37 @@ def venv() -> Path:
     return VENV / "bin" / "mutmut"
 
 
-def scratch_tree() -> None:
-    """The repository's code and tests, with function/ renamed src/ (see the docstring)."""
-    shutil.rmtree(TREE, ignore_errors=True)
-    TREE.mkdir(parents=True)
+def scratch_tree(part: Part) -> Path:
+    """The repository's code and tests, with the part's folder renamed src/ (see the docstring)."""
+    tree = WORK / part.folder
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv*")
-    shutil.copytree(REPO / "function", TREE / "src", ignore=ignore)
-    for folder in ("tools", "tests", "infra"):
-        shutil.copytree(REPO / folder, TREE / folder, ignore=ignore)
-    (TREE / "function").symlink_to("src")
+    for folder in FOLDERS:
+        shutil.copytree(REPO / folder, tree / ("src" if folder == part.folder else folder),
+                        ignore=ignore)
+    (tree / part.folder).symlink_to("src")
     ini = (REPO / "pytest.ini").read_text()
-    (TREE / "pytest.ini").write_text(ini.replace("pythonpath = function tools",
-                                                 "pythonpath = src tools"))
-    (TREE / "setup.cfg").write_text(SETUP_CFG.format(
-        tests="\n".join(f"    {test}" for test in TESTS)))
+    on_path = " ".join("src" if f == part.folder else f for f in ("function", "tools"))
+    (tree / "pytest.ini").write_text(ini.replace("pythonpath = function tools",
+                                                 f"pythonpath = {on_path}"))
+
+    def listed(lines) -> str:
+        return "\n".join(f"    {line}" for line in lines)
+
+    (tree / "setup.cfg").write_text(SETUP_CFG.format(
+        mutated=part.mutated,
+        not_mutated=("do_not_mutate=\n" + listed(f"src/{glob}" for glob in part.not_mutated)
+                     + "\n") if part.not_mutated else "",
+        also_copy=listed((["src/main.py", "src/requirements.txt"] if part.folder == "function"
+                          else []) + list(FOLDERS)),
+        tests=listed(part.tests)))
+    return tree
 
 
-def results(mutmut: Path) -> dict:
+def results(mutmut: Path, tree: Path) -> dict:
     """Mutant name -> status (killed, survived, no tests, timeout...)."""
-    done = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=TREE,
+    done = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=tree,
                           capture_output=True, text=True, check=True)
     found = {}
     for line in done.stdout.splitlines():
@@ -109,22 +143,36 @@ def row(label: str, counts: Counter) -> str:
             f"{counts['timeout']} | {counts['equivalent']} | {score:.1%} |")
 
 
-def main() -> int:
-    mutmut = venv()
-    scratch_tree()
-    subprocess.run([str(mutmut), "run", "--max-children", "2"], cwd=TREE, check=True,
+def equivalent_mutants() -> set:
+    return {line.split("#")[0].strip() for line in EQUIVALENT.read_text().splitlines()
+            if line.split("#")[0].strip()}
+
+
+def mutate(name: str, mutmut: Path) -> None:
+    tree = scratch_tree(PARTS[name])
+    subprocess.run([str(mutmut), "run", "--max-children", "2"], cwd=tree, check=True,
                    stdout=subprocess.DEVNULL)
-    statuses = results(mutmut)
-    equivalent = {line.split("#")[0].strip() for line in EQUIVALENT.read_text().splitlines()
-                  if line.split("#")[0].strip()}
-    print(report(statuses, equivalent))
+    statuses = results(mutmut, tree)
+    equivalent = equivalent_mutants()
+    print(f"\n## {name}/\n\n" + report(statuses, equivalent))
     survivors = sorted(n for n, s in statuses.items()
                        if s not in ("killed", "timeout") and n not in equivalent)
-    print(f"\n{len(survivors)} mutant(s) not killed:")
-    for name in survivors:
-        print(f"  {name}: {statuses[name]}")
+    print(f"\n{len(survivors)} mutant(s) of {name} not killed:")
+    for mutant in survivors:
+        print(f"  {mutant}: {statuses[mutant]}")
+
+
+def main(names: list[str]) -> int:
+    unknown = [name for name in names if name not in PARTS]
+    if unknown:
+        print(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}",
+              file=sys.stderr)
+        return 2
+    mutmut = venv()
+    for name in names or PARTS:
+        mutate(name, mutmut)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
