@@ -240,6 +240,49 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
     assert error[INSERT_ID].startswith("okta-")
 
 
+def failed_delivery(targets: list, reason=None, display_message="Event hook delivery failed",
+                    minutes: float = 3):
+    event = payloads.system_log_event("event_hook.delivery", targets, result="FAILURE")
+    event.update(displayMessage=display_message, outcome={"result": "FAILURE", "reason": reason},
+                 published=minutes_ago(minutes))
+    return event
+
+
+def hook_target(hook_id: str, name: str, kind: str = "EventHook") -> dict:
+    return {"id": hook_id, "type": kind, "alternateId": None, "displayName": name,
+            "detailEntry": None}
+
+
+def test_without_a_hook_id_every_failed_delivery_is_reported(make_catch_up, log, org, app_key):
+    """OKTA_EVENT_HOOK_ID unset: any hook's failure counts; the hook is the target of a hook type,
+    else the first target."""
+    org.add(failed_delivery([hook_target("0oa1app", "An app", "AppInstance"),
+                             hook_target("who1first", "First hook")], reason="HTTP 500",
+                            minutes=3),
+            failed_delivery([hook_target("who2other", "Other", "Unknown")], minutes=2),
+            failed_delivery([], display_message=None, minutes=1))
+    summary = make_catch_up(**env_for(org.url, app_key)).post("/").get_json()
+    assert summary["deliveryFailures"] == 3
+    errors = [r for r in log.records() if r.get("action") == "okta.event_hook.delivery_failed"]
+    assert [(e["eventHookId"], e["eventHookName"], e["reason"], e["message"]) for e in errors] == [
+        ("who1first", "First hook", "HTTP 500",
+         "Okta could not deliver to event hook First hook: HTTP 500"),
+        ("who2other", "Other", "Event hook delivery failed",  # Okta's words when no reason
+         "Okta could not deliver to event hook Other: Event hook delivery failed"),
+        (None, None, None, "Okta could not deliver to an event hook it did not name: "
+                           "no reason given"),
+    ]
+    assert all(e["severity"] == "ERROR" and e[INSERT_ID].startswith("okta-") for e in errors)
+
+
+def test_a_hook_named_nothing_is_reported_by_its_id(make_catch_up, log, org, app_key):
+    org.add(failed_delivery([hook_target(HOOK_ID, "")], reason="Read timed out"))
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_EVENT_HOOK_ID=HOOK_ID))
+    assert client.post("/").get_json()["deliveryFailures"] == 1
+    [error] = [r for r in log.records() if r.get("action") == "okta.event_hook.delivery_failed"]
+    assert error["message"] == f"Okta could not deliver to event hook {HOOK_ID}: Read timed out"
+
+
 # --- DPoP ---------------------------------------------------------------------------------------
 
 def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(make_catch_up, app_key):
@@ -375,15 +418,93 @@ def test_a_pass_is_bounded_by_time_and_says_so(make_catch_up, log, org, app_key)
     assert any("stopped at the time limit (1 s)" in m for m in log.messages("WARNING"))
 
 
-def test_a_next_link_to_another_host_is_not_followed(make_catch_up, org, app_key):
+@pytest.fixture
+def warm_client(make_catch_up, org, app_key):
+    """A catch-up instance that holds a token already, so the next answers go to the log API."""
     client = make_catch_up(**env_for(org.url, app_key))
-    org.add(deactivation("Ann Lee", "ann@example.com"))
-    assert client.post("/").status_code == 200  # the token is cached now
+    assert client.post("/").status_code == 200
+    return client
+
+
+def elsewhere(org_url: str) -> list[str]:
+    """Next links to anywhere but the org: another host, scheme or port."""
+    host, port = org_url.removeprefix("http://").split(":")
+    return ["http://198.51.100.7/api/v1/logs?after=x", f"https://{host}:{port}/api/v1/logs",
+            f"http://{host}:{int(port) + 1}/api/v1/logs", f"http://localhost:{port}/api/v1/logs"]
+
+
+@pytest.mark.parametrize("where", range(4))
+def test_a_next_link_away_from_the_org_is_not_followed(warm_client, org, where):
     event = deactivation("Bo Ng", "bo@example.com")
-    org.answers_ahead.append((200, [event], {
-        "Link": '<http://198.51.100.7/api/v1/logs?after=x>; rel="next"'}))
-    reply = client.post("/")
+    org.answers_ahead.append((200, [event], {"Link": f'<{elsewhere(org.url)[where]}>; rel="next"'}))
+    reply = warm_client.post("/")
     assert reply.status_code == 503 and "points away from the org" in reply.get_json()["error"]
+    assert len(org.api_requests()) == 2  # the first pass's empty page, then the page with the link
+
+
+def test_a_page_without_a_next_link_ends_the_pass(warm_client, org):
+    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com")], {}))
+    summary = warm_client.post("/").get_json()
+    assert (summary["pages"], summary["usersLogged"], summary["complete"]) == (1, 1, True)
+    assert len(org.api_requests()) == 2  # the first pass's empty page, then this one only
+
+
+@pytest.mark.parametrize("answer", [{"errorCode": "E0000001"}, "not a list", None])
+def test_a_log_page_that_is_not_a_list_is_a_503(warm_client, org, answer):
+    org.answers_ahead.append((200, answer, {}))
+    reply = warm_client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: Okta's System Log answered "
+                                         "something other than a list of events (HTTP 200)")
+
+
+def test_a_429_without_a_reset_time_waits_a_second(warm_client, org):
+    org.answers_ahead.append((429, {"errorCode": "E0000047"}, {}))
+    started = time.monotonic()
+    summary = warm_client.post("/").get_json()
+    assert summary["rateLimitWaits"] == 1 and summary["complete"] is True
+    assert time.monotonic() - started >= 1
+
+
+def test_a_429_resetting_after_the_pass_s_deadline_ends_the_pass_early(make_catch_up, log, org,
+                                                                       app_key):
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="5"))
+    assert client.post("/").status_code == 200
+    org.answers_ahead.append((429, {"errorCode": "E0000047"},
+                              {"X-Rate-Limit-Reset": str(int(time.time()) + 60)}))
+    started = time.monotonic()
+    reply = client.post("/")
+    assert reply.status_code == 200 and time.monotonic() - started < 5  # did not wait for it
+    summary = reply.get_json()
+    assert summary["complete"] is False and summary["rateLimitWaits"] == 1
+    assert any("stopped at the time limit (5 s)" in m for m in log.messages("WARNING"))
+
+
+def test_okta_failing_every_retry_is_a_503_after_four_tries(warm_client, org):
+    org.fail_next(503, 4)
+    started = time.monotonic()
+    reply = warm_client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == "Okta could not be read: Okta answered HTTP 503, 4 times"
+    assert len(org.api_requests()) == 1 + 4
+    assert time.monotonic() - started >= 0.5 + 1 + 2  # backing off, doubling each time
+
+
+def test_no_retry_is_made_past_the_pass_s_deadline(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="1"))
+    assert client.post("/").status_code == 200
+    org.fail_next(500, 4)
+    reply = client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: Okta answered HTTP 500, and no "
+                                         "time is left to retry")
+    assert len(org.api_requests()) == 1 + 2  # the first try and one retry 0.5 s later
+
+
+def test_requests_to_okta_say_who_sends_them_and_want_json(warm_client, org):
+    for _, _, headers in org.requests:
+        assert headers["User-Agent"] == "okta-event-hook-catch-up"
+        assert headers["Accept"] == "application/json"
 
 
 def test_a_handler_failure_is_a_500_so_the_scheduler_retries(make_catch_up, org, app_key,

@@ -127,8 +127,9 @@ class CatchUp:
         reason = text(outcome.get("reason")) if isinstance(outcome, dict) else None
         reason = reason or text(event.get("displayMessage"))
         hook_id, hook_name = text(hook.get("id")), text(hook.get("displayName"))
-        log("ERROR", f"Okta could not deliver to event hook {hook_name or hook_id}: "
-                     f"{reason or 'no reason given'}",
+        hook_words = f"event hook {hook_name or hook_id}" if hook_name or hook_id else \
+            "an event hook it did not name"
+        log("ERROR", f"Okta could not deliver to {hook_words}: {reason or 'no reason given'}",
             action="okta.event_hook.delivery_failed", eventHookId=hook_id,
             eventHookName=hook_name, reason=reason, **fields,
             **shown_once(fields["published"], fields["uuid"], DELIVERY_FAILED))
