@@ -507,6 +507,90 @@ def test_requests_to_okta_say_who_sends_them_and_want_json(warm_client, org):
         assert headers["Accept"] == "application/json"
 
 
+def token_requests(org) -> int:
+    return len([r for r in org.requests if r[1] == "/oauth2/v1/token"])
+
+
+def test_a_token_about_to_expire_is_renewed_before_use(make_catch_up, org, app_key):
+    org.token_lifetime = 50  # within the client's minute of margin
+    client = make_catch_up(**env_for(org.url, app_key))
+    assert [client.post("/").status_code for _ in range(2)] == [200, 200]
+    assert token_requests(org) == 2
+
+
+def test_a_token_with_more_than_a_minute_left_is_reused(make_catch_up, org, app_key):
+    org.token_lifetime = 70
+    client = make_catch_up(**env_for(org.url, app_key))
+    assert [client.post("/").status_code for _ in range(2)] == [200, 200]
+    assert token_requests(org) == 1
+
+
+def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_catch_up, org,
+                                                                          app_key):
+    org.tokens["issued-by-hand"] = {"type": "Bearer", "jkt": None, "expires": time.time() + 600}
+    org.answers_ahead.append((200, {"token_type": "Bearer", "access_token": "issued-by-hand",
+                                    "expires_in": "an hour"}, {}))
+    client = make_catch_up(**env_for(org.url, app_key))
+    assert [client.post("/").status_code for _ in range(2)] == [200, 200]
+    assert token_requests(org) == 1
+
+
+@pytest.mark.parametrize("answer, status, error", [
+    ({"token_type": "Bearer", "expires_in": 3600}, 502,
+     "Okta refused the catch-up's credentials: Okta refused an access token: HTTP 200"),
+    ({"token_type": "Bearer", "access_token": "", "expires_in": 3600}, 502,
+     "Okta refused the catch-up's credentials: Okta refused an access token: HTTP 200"),
+    ({"token_type": "Bearer", "access_token": 12345}, 502,
+     "Okta refused the catch-up's credentials: Okta refused an access token: HTTP 200"),
+    ({"token_type": "mac", "access_token": "abc"}, 503,
+     "Okta could not be read: Okta issued a token of an unexpected type ('mac')"),
+    ({"token_type": "DPoP", "access_token": "abc"}, 503,  # a proof-bound token, asked without
+     "Okta could not be read: Okta issued a token of an unexpected type ('dpop')"),
+    ({"access_token": "abc"}, 503,
+     "Okta could not be read: Okta issued a token of an unexpected type ('')"),
+])
+def test_a_token_answer_okta_would_not_give_is_refused_or_unavailable(make_catch_up, org, app_key,
+                                                                    answer, status, error):
+    org.answers_ahead.append((200, answer, {}))
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert (reply.status_code, reply.get_json()["error"]) == (status, error)
+    assert org.api_requests() == []
+
+
+def test_okta_s_error_words_are_reported_each_at_most_300_characters(make_catch_up, org, app_key):
+    org.answers_ahead.append((401, {"error": "invalid_client", "error_description": "x" * 400,
+                                    "errorCode": "", "errorSummary": None}, {}))
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 502
+    assert reply.get_json()["error"] == ("Okta refused the catch-up's credentials: Okta refused "
+                                         f"an access token: HTTP 401 (invalid_client; {'x' * 300})")
+
+
+def test_an_api_refusal_carries_okta_s_error_code_and_summary(warm_client, org):
+    org.answers_ahead.append((403, {"errorCode": "E0000006", "errorSummary": "You do not have "
+                                    "permission to perform the requested action"}, {}))
+    reply = warm_client.post("/")
+    assert reply.status_code == 502
+    assert reply.get_json()["error"] == (
+        "Okta refused the catch-up's credentials: HTTP 403 (E0000006; You do not have permission "
+        "to perform the requested action)")
+
+
+def test_the_client_assertion_names_its_key_when_the_key_id_is_set(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_PRIVATE_KEY_ID="key-2026"))
+    assert client.post("/").status_code == 200
+    [form] = org.token_forms
+    assert jwt.get_unverified_header(form["client_assertion"])["kid"] == "key-2026"
+    claims = jwt.decode(form["client_assertion"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 300  # five minutes: Okta allows up to an hour
+
+
+def test_without_a_key_id_the_assertion_names_no_key(catch_up, org):
+    assert catch_up.run_pass()[0] == 200
+    [form] = org.token_forms
+    assert "kid" not in jwt.get_unverified_header(form["client_assertion"])
+
+
 def test_a_handler_failure_is_a_500_so_the_scheduler_retries(make_catch_up, org, app_key,
                                                             monkeypatch):
     from okta_hook import events

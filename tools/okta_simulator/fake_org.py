@@ -48,9 +48,11 @@ class FakeOktaOrg:
         self.events: list[dict] = []
         self.requests: list[tuple] = []  # (method, path with query, headers)
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
+        self.token_forms: list[dict] = []  # each token request's form, as the endpoint read it
         self.dpop_nonce = secrets.token_urlsafe(16)
         self.answers_ahead: list[tuple] = []  # (status, body, headers) to send before any work
         self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
+        self.token_lifetime = 3600  # seconds, as Okta's expires_in says (an hour by default)
         self._used_jtis: set[str] = set()
         self._last_proof_nonce = None
         self._lock = threading.Lock()
@@ -100,6 +102,7 @@ class FakeOktaOrg:
     # --- the token endpoint ---------------------------------------------------------------------
 
     def token(self, form: dict, headers) -> tuple:
+        self.token_forms.append(form)
         if form.get("grant_type") != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", "Only client_credentials here.")
         if form.get("client_assertion_type") != ASSERTION_TYPE or "client_assertion" not in form:
@@ -135,8 +138,8 @@ class FakeOktaOrg:
         access_token = secrets.token_urlsafe(32)
         token_type = "DPoP" if jkt else "Bearer"
         self.tokens[access_token] = {"type": token_type, "jkt": jkt,
-                                     "expires": time.time() + 3600}
-        return 200, {"token_type": token_type, "expires_in": 3600,
+                                     "expires": time.time() + self.token_lifetime}
+        return 200, {"token_type": token_type, "expires_in": self.token_lifetime,
                      "access_token": access_token, "scope": SCOPE}, {}
 
     def _check_proof(self, proof: str, method: str, url: str, ath: str | None = None):
