@@ -55,11 +55,18 @@ PARTS = {
         "tests/test_simulator.py", "tests/test_fake_org.py", "tests/test_catch_up.py")),
 }
 
+# The scratch tree's own conftest: mutmut runs a mutant's tests in no set order and stops at the
+# first failure, so the stack's plan snapshots, which catch most mutants of infra/, go first.
+CONFTEST = """def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: "test_the_plan_changes_only_on_purpose" not in item.nodeid)
+"""
+
 SETUP_CFG = """[mutmut]
 source_paths=src/{mutated}
 {not_mutated}also_copy=
 {also_copy}
     pytest.ini
+    conftest.py
 pytest_add_cli_args_test_selection=
 {tests}
 """
@@ -88,6 +95,7 @@ def scratch_tree(part: Part) -> Path:
         shutil.copytree(REPO / folder, tree / ("src" if folder == part.folder else folder),
                         ignore=ignore)
     (tree / part.folder).symlink_to("src")
+    (tree / "conftest.py").write_text(CONFTEST)
     ini = (REPO / "pytest.ini").read_text()
     on_path = " ".join("src" if f == part.folder else f for f in ("function", "tools"))
     (tree / "pytest.ini").write_text(ini.replace("pythonpath = function tools",
