@@ -31,6 +31,8 @@ VENV = WORK / "venv"
 MUTMUT = "mutmut==3.8.1"
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
+# Files at the root that tests read (the stack's project file, the pins, the simulator's script).
+ROOT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt", "Makefile", "okta-sim")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def scratch_tree(part: Part) -> Path:
         shutil.copytree(REPO / folder, tree / ("src" if folder == part.folder else folder),
                         ignore=ignore)
     (tree / part.folder).symlink_to("src")
+    for name in ROOT_FILES:
+        shutil.copy2(REPO / name, tree / name)
     (tree / "conftest.py").write_text(CONFTEST)
     ini = (REPO / "pytest.ini").read_text()
     on_path = " ".join("src" if f == part.folder else f for f in ("function", "tools"))
@@ -109,7 +113,7 @@ def scratch_tree(part: Part) -> Path:
         not_mutated=("do_not_mutate=\n" + listed(f"src/{glob}" for glob in part.not_mutated)
                      + "\n") if part.not_mutated else "",
         also_copy=listed((["src/main.py", "src/requirements.txt"] if part.folder == "function"
-                          else []) + list(FOLDERS)),
+                          else []) + list(FOLDERS) + list(ROOT_FILES)),
         tests=listed(part.tests)))
     return tree
 
