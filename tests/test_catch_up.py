@@ -209,16 +209,6 @@ def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
     assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 1  # token reused
 
 
-def test_a_429_is_waited_out_until_the_reset_time(org, catch_up):
-    org.add(deactivation("Ann Lee", "ann@example.com"))
-    assert catch_up.run_pass()[0] == 200  # the token is now cached by the instance
-    org.rate_limit_next()
-    started = time.monotonic()
-    status, summary = catch_up.run_pass()
-    assert status == 200 and summary["rateLimitWaits"] == 1 and summary["usersLogged"] == 1
-    assert time.monotonic() - started >= 0.5  # it waited for X-Rate-Limit-Reset
-
-
 def test_brief_5xx_answers_are_retried(org, catch_up):
     org.add(deactivation("Ann Lee", "ann@example.com"))
     org.fail_next(503, 2)
@@ -338,7 +328,9 @@ def test_okta_unreachable_is_a_503_within_seconds(make_catch_up, log, app_key):
     started = time.monotonic()
     reply = make_catch_up(**env_for(nowhere, app_key)).post("/")
     took = time.monotonic() - started
-    assert reply.status_code == 503 and "Okta could not be read" in reply.get_json()["error"]
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: no answer from Okta "
+                                         "(ConnectionError), 4 times")
     assert took < 15
     assert any(r.get("action") == "okta.catch_up.failed" for r in log.records())
 
@@ -458,12 +450,32 @@ def test_a_log_page_that_is_not_a_list_is_a_503(warm_client, org, answer):
                                          "something other than a list of events (HTTP 200)")
 
 
-def test_a_429_without_a_reset_time_waits_a_second(warm_client, org):
-    org.answers_ahead.append((429, {"errorCode": "E0000047"}, {}))
-    started = time.monotonic()
+def gaps(org) -> list[float]:
+    """Seconds between the requests the fake org received, in order."""
+    times = org.request_times
+    return [later - earlier for earlier, later in zip(times, times[1:])]
+
+
+@pytest.mark.parametrize("reset, wait", [
+    (None, (1.0, 1.9)),  # Okta did not say: a second
+    ("soon", (1.0, 1.9)),  # nor anything readable
+    ("\u00b2", (1.0, 1.9)),  # nor a superscript two (Latin-1), which Python calls a digit
+    ("past", (0.5, 0.95)),  # already reset: half a second for clock skew
+    ("in 2 s", (1.5, 2.95)),  # until the reset time, plus half a second
+])
+def test_a_429_waits_until_okta_s_reset_time(warm_client, org, reset, wait):
+    headers = {"X-Rate-Limit-Reset": {"past": str(int(time.time()) - 100),
+                                      "in 2 s": str(int(time.time()) + 2)}.get(reset, reset)}
+    org.answers_ahead.append((429, {"errorCode": "E0000047"}, headers))
     summary = warm_client.post("/").get_json()
     assert summary["rateLimitWaits"] == 1 and summary["complete"] is True
-    assert time.monotonic() - started >= 1
+    low, high = wait
+    assert low <= gaps(org)[-1] < high  # between the 429 and the request after it
+
+
+def test_each_429_is_counted(warm_client, org):
+    org.rate_limit_next(2)
+    assert warm_client.post("/").get_json()["rateLimitWaits"] == 2
 
 
 def test_a_429_resetting_after_the_pass_s_deadline_ends_the_pass_early(make_catch_up, log, org,
@@ -480,14 +492,14 @@ def test_a_429_resetting_after_the_pass_s_deadline_ends_the_pass_early(make_catc
     assert any("stopped at the time limit (5 s)" in m for m in log.messages("WARNING"))
 
 
-def test_okta_failing_every_retry_is_a_503_after_four_tries(warm_client, org):
+def test_okta_failing_every_retry_is_a_503_after_four_tries_backing_off(warm_client, org):
     org.fail_next(503, 4)
-    started = time.monotonic()
     reply = warm_client.post("/")
     assert reply.status_code == 503
     assert reply.get_json()["error"] == "Okta could not be read: Okta answered HTTP 503, 4 times"
     assert len(org.api_requests()) == 1 + 4
-    assert time.monotonic() - started >= 0.5 + 1 + 2  # backing off, doubling each time
+    waits = gaps(org)[-3:]  # 0.5 s, then doubled each time
+    assert 0.5 <= waits[0] < 0.95 and 1 <= waits[1] < 1.45 and 2 <= waits[2] < 3.5
 
 
 def test_no_retry_is_made_past_the_pass_s_deadline(make_catch_up, org, app_key):
@@ -499,6 +511,72 @@ def test_no_retry_is_made_past_the_pass_s_deadline(make_catch_up, org, app_key):
     assert reply.get_json()["error"] == ("Okta could not be read: Okta answered HTTP 500, and no "
                                          "time is left to retry")
     assert len(org.api_requests()) == 1 + 2  # the first try and one retry 0.5 s later
+
+
+def test_a_page_slower_than_the_pass_s_time_is_not_waited_for(make_catch_up, org, app_key):
+    """The read timeout is the time the pass has left (at least a second): a page that takes
+    longer is no answer, and no time is left to retry."""
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="1"))
+    org.page_delay = 1.7
+    reply = client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: no answer from Okta "
+                                         "(ReadTimeout), and no time is left to retry")
+
+
+def test_a_redirect_from_okta_is_not_followed(warm_client, org):
+    """The access token would go with it."""
+    org.answers_ahead.append((302, {}, {"Location": f"{org.url}/api/v1/logs"}))
+    reply = warm_client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: Okta's System Log answered "
+                                         "something other than a list of events (HTTP 302)")
+    assert len(org.api_requests()) == 2
+
+
+def test_an_api_refusal_is_a_502_without_retries(warm_client, org):
+    org.answers_ahead.append((400, {"errorCode": "E0000031", "errorSummary": "Invalid search "
+                                    "criteria."}, {}))
+    reply = warm_client.post("/")
+    assert reply.status_code == 502
+    assert reply.get_json()["error"] == ("Okta refused the catch-up's credentials: HTTP 400 "
+                                         "(E0000031; Invalid search criteria.)")
+    assert len(org.api_requests()) == 2
+
+
+def test_a_refusal_without_okta_s_words_gives_the_status_alone(warm_client, org):
+    org.answers_ahead.append((403, {}, {}))
+    assert warm_client.post("/").get_json()["error"] == (
+        "Okta refused the catch-up's credentials: HTTP 403")
+
+
+def test_a_401_without_a_challenge_gets_a_new_token(warm_client, org):
+    org.answers_ahead.append((401, {"errorCode": "E0000011"}, {}))
+    assert warm_client.post("/").status_code == 200
+    assert token_requests(org) == 2
+
+
+def test_a_token_refusal_not_about_dpop_is_not_retried(make_catch_up, org, app_key):
+    org.answers_ahead.append((400, {"error": "invalid_scope", "error_description": "The "
+                                    "requested scope is invalid."}, {}))
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 502 and token_requests(org) == 1
+    assert reply.get_json()["error"].endswith("HTTP 400 (invalid_scope; The requested scope is "
+                                              "invalid.)")
+
+
+def test_a_dpop_proof_refused_with_the_nonce_okta_gave_ends_the_attempt(make_catch_up, org,
+                                                                         app_key):
+    """Okta asks for DPoP and hands out a nonce, then refuses the proof that carries it: no
+    third request, a 502 with Okta's words."""
+    nonce = {"DPoP-Nonce": "nonce-1"}
+    org.answers_ahead += [(400, {"error": "invalid_dpop_proof"}, nonce),
+                          (400, {"error": "use_dpop_nonce"}, nonce)]
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 502 and token_requests(org) == 2
+    assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
+    second = jwt.decode(org.requests[1][2]["DPoP"], options={"verify_signature": False})
+    assert second["nonce"] == "nonce-1"
 
 
 def test_requests_to_okta_say_who_sends_them_and_want_json(warm_client, org):
@@ -548,6 +626,8 @@ def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_ca
      "Okta could not be read: Okta issued a token of an unexpected type ('dpop')"),
     ({"access_token": "abc"}, 503,
      "Okta could not be read: Okta issued a token of an unexpected type ('')"),
+    (["a", "list"], 502,
+     "Okta refused the catch-up's credentials: Okta refused an access token: HTTP 200"),
 ])
 def test_a_token_answer_okta_would_not_give_is_refused_or_unavailable(make_catch_up, org, app_key,
                                                                     answer, status, error):

@@ -47,10 +47,12 @@ class FakeOktaOrg:
         self.api_nonce = secrets.token_urlsafe(16) if api_nonce else None
         self.events: list[dict] = []
         self.requests: list[tuple] = []  # (method, path with query, headers)
+        self.request_times: list[float] = []  # time.monotonic() of each, as it arrived
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
         self.token_forms: list[dict] = []  # each token request's form, as the endpoint read it
         self.dpop_nonce = secrets.token_urlsafe(16)
-        self.answers_ahead: list[tuple] = []  # (status, body, headers) to send before any work
+        # (status, body, headers) to send before any work; a header set to None is left out.
+        self.answers_ahead: list[tuple] = []
         self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
         self.token_lifetime = 3600  # seconds, as Okta's expires_in says (an hour by default)
         self._used_jtis: set[str] = set()
@@ -236,6 +238,7 @@ def _handler_for(org: FakeOktaOrg):
 
         def _serve(self):
             org.requests.append((self.command, self.path, dict(self.headers)))
+            org.request_times.append(time.monotonic())
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
             path, _, raw_query = self.path.partition("?")
@@ -262,7 +265,8 @@ def _handler_for(org: FakeOktaOrg):
             limits = {"X-Rate-Limit-Limit": str(RATE_LIMIT), "X-Rate-Limit-Remaining": "119",
                       "X-Rate-Limit-Reset": str(int(time.time()) // 60 * 60 + 60)}
             for name, value in {"Content-Type": "application/json", **limits, **headers}.items():
-                self.send_header(name, value)
+                if value is not None:  # None: a header left out on purpose
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
