@@ -19,10 +19,10 @@ class AsgiReply:
     headers: dict = field(default_factory=dict)
 
 
-def call(app, chunks: list[bytes], content_length: int | None = None,
+def call(app, chunks: list[bytes | dict], content_length: int | None = None,
          disconnect_after: int | None = None, secret: str = DEV_SECRET) -> AsgiReply:
-    """POST `chunks` (one ASGI message each) to `app`; after `disconnect_after` messages the
-    client is gone."""
+    """POST `chunks` (one ASGI message each; a dict is sent as the message itself) to `app`;
+    after `disconnect_after` messages the client is gone."""
     headers = [(b"host", b"test"), (b"content-type", b"application/json"),
                (b"authorization", secret.encode())]
     if content_length is not None:
@@ -41,6 +41,8 @@ def call(app, chunks: list[bytes], content_length: int | None = None,
         index = read - 1
         if index >= len(chunks):
             return {"type": "http.disconnect"}
+        if isinstance(chunks[index], dict):
+            return chunks[index]
         return {"type": "http.request", "body": chunks[index],
                 "more_body": index < len(chunks) - 1}
 

@@ -1,5 +1,6 @@
 """The receiver's behaviour, request by request, through functions-framework's ASGI app."""
 
+import hashlib
 import json
 import re
 
@@ -106,26 +107,37 @@ def test_without_a_secret_nothing_is_accepted_and_one_critical_line_says_why(
 
 # --- delivery shape -----------------------------------------------------------------------------
 
+NOT_AN_ENVELOPE = "body must be a JSON object (an Okta event hook envelope)"
+NO_EVENTS = "data.events must be a list of Okta System Log events"
+
+
 @pytest.mark.parametrize("body, reason", [
-    (b"{not json", "not valid JSON"),
-    (b"", "not valid JSON"),
-    (b'{"data": {"events": []}}\xff', "not valid UTF-8"),
-    (b"\xef\xbb\xbf{}", "not valid JSON"),  # a byte-order mark is not JSON
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
-    (b"[]", "must be a JSON object"),
-    (b'"a string"', "must be a JSON object"),
-    (b"null", "must be a JSON object"),
-    (b"{}", "data.events must be a list"),
-    (b'{"data": null}', "data.events must be a list"),
-    (b'{"data": {"events": {"0": {}}}}', "data.events must be a list"),
-    (b'{"data": {"events": "none"}}', "data.events must be a list"),
-    (b'{"data": {"events": [' + b"1" * 5000 + b"]}}", "not valid JSON"),  # int too long
+    (b"{not json", "body is not valid JSON: Expecting property name enclosed in double quotes: "
+                   "line 1 column 2 (char 1)"),
+    (b"", "body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+    (b'{"data": {"events": []}}\xff', "body is not valid UTF-8 (byte 24)"),
+    (b"\xef\xbb\xbf{}", "body is not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig): "
+                       "line 1 column 1 (char 0)"),  # a byte-order mark is not JSON
+    (b"[" * 100_000 + b"]" * 100_000, "body is nested too deeply"),
+    (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "body is nested too deeply"),
+    (b"[]", NOT_AN_ENVELOPE),
+    (b'"a string"', NOT_AN_ENVELOPE),
+    (b"null", NOT_AN_ENVELOPE),
+    (b"{}", NO_EVENTS),
+    (b'{"data": null}', NO_EVENTS),
+    (b'{"data": {"events": {"0": {}}}}', NO_EVENTS),
+    (b'{"data": {"events": "none"}}', NO_EVENTS),
+    (b'{"data": {"events": [' + b"1" * 5000 + b"]}}",  # an integer too long to convert
+     "body is not valid JSON: Exceeds the limit (4300 digits) for integer string conversion: "
+     "value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit"),
 ])
-def test_malformed_deliveries_are_400_with_a_json_error(client, body, reason):
+def test_malformed_deliveries_are_400_with_a_json_error(client, log, body, reason):
     reply = post(client, body)
     assert reply.status_code == 400
-    assert reason in reply.json()["error"]
+    assert reply.json() == {"error": reason}
+    [warning] = log.records()
+    assert (warning["severity"], warning["message"], warning["status"], warning["method"]) == (
+        "WARNING", f"Rejected a POST request: {reason}", 400, "POST")
 
 
 def test_body_over_the_limit_is_413(make_client):
@@ -169,12 +181,22 @@ def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not(limite
     assert call(limited_app, [body_of(1001)]).status == 413
 
 
-def test_a_body_split_across_messages_is_joined_in_order(client, log):
+@pytest.mark.parametrize("cuts", [[10], [10, 400]])
+def test_a_body_split_across_messages_is_joined_in_order(client, log, cuts):
     body = json.dumps(payloads.envelope([payloads.deactivation("Ann Lee", "ann@example.com")]))
-    chunks = [body[:10].encode(), body[10:400].encode(), body[400:].encode()]
+    edges = [0, *cuts, len(body)]
+    chunks = [body[start:end].encode() for start, end in zip(edges, edges[1:])]
     reply = call(client.app, chunks)
-    assert reply.status == 200 and reply.messages_read == 3
+    assert reply.status == 200 and reply.messages_read == len(chunks)
     assert [r["login"] for r in deactivations(log.records())] == ["ann@example.com"]
+
+
+def test_a_message_with_no_body_and_no_more_body_ends_an_empty_body(client):
+    """ASGI lets a server leave out `body` (b"") and `more_body` (False)."""
+    reply = call(client.app, [{"type": "http.request"}])
+    assert reply.status == 400 and reply.messages_read == 1
+    assert json.loads(reply.body) == {
+        "error": "body is not valid JSON: Expecting value: line 1 column 1 (char 0)"}
 
 
 def test_split_messages_count_toward_the_limit_together(limited_app):
@@ -184,7 +206,8 @@ def test_split_messages_count_toward_the_limit_together(limited_app):
 
 def test_a_client_that_goes_away_mid_body_is_a_400(limited_app):
     reply = call(limited_app, [b'{"data": ', b'{"events": []}}'], disconnect_after=1)
-    assert reply.status == 400 and b"the request body ended early" in reply.body
+    assert reply.status == 400
+    assert json.loads(reply.body) == {"error": "the request body ended early"}
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
@@ -410,3 +433,129 @@ def test_a_failed_handler_is_5xx_and_okta_s_retry_is_processed(client, log, monk
     assert len(deactivations(log.records())) == 1  # the event that succeeded is not repeated
     assert post(client, delivery).status_code == 200
     assert calls == [locked["uuid"]] * 2
+
+
+# --- what the operator reads --------------------------------------------------------------------
+
+def lines_of(log) -> list[tuple]:
+    return [(r["severity"], r["message"]) for r in log.records()]
+
+
+def test_a_verification_leaves_one_info_line(client, log):
+    assert client.get("/", headers={"X-Okta-Verification-Challenge": CHALLENGE,
+                                    **auth()}).status_code == 200
+    assert lines_of(log) == [("INFO", "Answered Okta's event hook verification challenge.")]
+
+
+@pytest.mark.parametrize("method, headers, status, reason", [
+    ("GET", auth(), 400, "a GET must carry X-Okta-Verification-Challenge"),
+    ("POST", auth("Basic d3Jvbmc6d3Jvbmc="), 401, "missing or wrong Authorization header"),
+    ("PUT", auth(), 405, "method PUT is not allowed"),
+])
+def test_a_refused_request_leaves_one_warning_with_its_status(client, log, method, headers,
+                                                               status, reason):
+    reply = client.request(method, "/", headers=headers)
+    assert (reply.status_code, reply.json()) == (status, {"error": reason})
+    [line] = log.records()
+    assert line == {"severity": "WARNING", "message": f"Rejected a {method} request: {reason}",
+                    "status": status, "method": method}
+
+
+def test_a_misconfigured_receiver_says_so_once_and_refuses_each_request(make_client, log):
+    client = make_client(OKTA_HOOK_SECRET=None)
+    reply = post(client, john_doe_delivery())
+    assert (reply.status_code, reply.json()) == (
+        503, {"error": "the receiver is misconfigured; see its logs"})
+    assert lines_of(log) == [
+        ("CRITICAL", "Okta event hook receiver misconfigured: OKTA_HOOK_SECRET is not set: "
+                     "every request is refused"),
+        ("WARNING", "Rejected a POST request: the receiver is misconfigured; see its logs")]
+
+
+def test_a_repeated_delivery_leaves_an_info_line_with_its_event_id(client, log):
+    delivery = john_doe_delivery()
+    assert [post(client, delivery).status_code for _ in range(2)] == [200, 200]
+    repeated = log.records()[-1]
+    assert (repeated["severity"], repeated["message"], repeated["eventId"]) == (
+        "INFO", "Acknowledged a repeated delivery without acting on it again.",
+        delivery["eventId"])
+
+
+def test_an_event_handled_before_leaves_an_info_line_naming_it(client, log):
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    for _ in range(2):
+        assert post(client, payloads.envelope([event])).status_code == 200
+    skipped = log.records()[-1]
+    assert (skipped["severity"], skipped["message"], skipped["uuid"], skipped["eventType"]) == (
+        "INFO", "Skipped an event already handled.", event["uuid"], "user.lifecycle.deactivate")
+
+
+def test_an_event_that_is_not_an_object_leaves_a_warning_with_the_delivery_s_id(client, log):
+    delivery = payloads.envelope(["not an event"])
+    assert post(client, delivery).status_code == 200
+    assert log.records() == [{"severity": "WARNING",
+                              "message": "Skipped an event that is not a JSON object.",
+                              "eventId": delivery["eventId"]}]
+
+
+@pytest.mark.parametrize("event_id, usable", [
+    ("e" * 128, True), ("e" * 129, False), ("id\nwith a line break", False), (5, False),
+    (["a list"], False), ("", False),
+])
+def test_an_event_id_is_used_only_when_it_is_a_short_printable_string(client, log, event_id,
+                                                                      usable):
+    delivery = {**john_doe_delivery(), "eventId": event_id}
+    assert [post(client, delivery).status_code for _ in range(2)] == [200, 200]
+    records = log.records()
+    odd = ("WARNING", "A delivery's eventId is not a short printable id; it is ignored for "
+                      "duplicate detection and left out of the log.")
+    assert (odd in [(r["severity"], r["message"]) for r in records]) is not usable
+    [line, *_] = deactivations(records)
+    assert line["eventId"] == (event_id if usable else None)
+    # A usable id makes the second delivery a repeat; an unusable one leaves that to the uuid.
+    assert records[-1]["message"] == ("Acknowledged a repeated delivery without acting on it "
+                                      "again." if usable else "Skipped an event already handled.")
+
+
+def test_a_handler_failure_leaves_two_errors_naming_the_handler_and_the_request(
+        client, log, monkeypatch):
+    def broken(event, fields):
+        raise ConnectionError("downstream unavailable")
+
+    monkeypatch.setitem(events.HANDLERS, "user.account.lock", broken)
+    locked = payloads.system_log_event("user.account.lock", [])
+    reply = post(client, payloads.envelope([locked]))
+    assert (reply.status_code, reply.json()) == (500, {"error": "internal error"})
+    handler, request = log.records()
+    assert (handler["severity"], handler["message"], handler["uuid"]) == (
+        "ERROR", "The user.account.lock handler failed: ConnectionError", locked["uuid"])
+    assert request == {"severity": "ERROR",
+                       "message": "Failed to handle a POST request: RuntimeError"}
+
+
+def test_an_event_type_without_a_handler_leaves_a_debug_line_naming_it(client, log):
+    session = payloads.system_log_event("user.session.start", [])
+    assert post(client, payloads.envelope([session])).status_code == 200
+    [line] = log.records()
+    assert (line["severity"], line["message"], line["eventType"], line["uuid"]) == (
+        "DEBUG", "Acknowledged an event type this receiver does not act on.",
+        "user.session.start", session["uuid"])
+
+
+def test_the_insert_id_of_an_event_is_the_same_in_every_version(client, log):
+    """Lines written before and after an upgrade must still be one entry in Cloud Logging: the
+    insertId is a fixed function of the event's uuid and the user's id (or identity)."""
+    event = payloads.deactivation("John Doe", "john.doe@example.com")
+    event["uuid"] = "2d2c7e58-4f5b-11ef-9b7d-3b9f0a1b2c3d"
+    event["target"][0]["id"] = "00u1a2b3c4d5e6f7g8h9"
+    nameless = payloads.deactivation("Ann Lee", "ann@example.com")
+    nameless["uuid"] = "5f0e9d1c-4f5b-11ef-9b7d-3b9f0a1b2c3d"
+    nameless["target"][0]["id"] = None
+    assert post(client, payloads.envelope([event, nameless])).status_code == 200
+
+    def insert_id(*key: str) -> str:
+        return "okta-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:40]
+
+    assert [r[INSERT_ID] for r in deactivations(log.records())] == [
+        insert_id(event["uuid"], "00u1a2b3c4d5e6f7g8h9"),
+        insert_id(nameless["uuid"], "Ann Lee (ann@example.com)")]

@@ -1,4 +1,4 @@
-"""The receiver's small parts on their own: settings, credential check, id memory."""
+"""The receiver's small parts on their own: settings, credential check, id memory, lines."""
 
 import io
 import json
@@ -9,6 +9,8 @@ import pytest
 from helpers import post
 from okta_hook import logs
 from okta_hook.auth import is_authorized
+from okta_hook.events import user_description
+from okta_hook.logs import encode
 from okta_hook.recent_ids import RecentIds
 from okta_hook.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from okta_simulator import payloads
@@ -23,26 +25,37 @@ def test_settings_defaults_and_rotation():
     assert settings.problems == ()
 
 
+NO_HEADER_VALUE = ("holds a character no HTTP header value can carry (a line break, another "
+                   "control character or non-ASCII)")
+BAD_HEADER_NAME = "OKTA_HOOK_AUTH_HEADER is not a valid HTTP header name"
+BAD_LIMIT = "OKTA_HOOK_MAX_BODY_BYTES must be a positive whole number of bytes"
+
+
 @pytest.mark.parametrize("environ, problem", [
-    ({}, "OKTA_HOOK_SECRET is not set"),
-    ({"OKTA_HOOK_SECRET": "Basic caf\u00e9"}, "OKTA_HOOK_SECRET holds a character no HTTP"),
+    ({}, "OKTA_HOOK_SECRET is not set: every request is refused"),
+    ({"OKTA_HOOK_SECRET": "Basic caf\u00e9"}, f"OKTA_HOOK_SECRET {NO_HEADER_VALUE}"),
     ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_SECRET_PREVIOUS": "\u00e9"},
-     "OKTA_HOOK_SECRET_PREVIOUS holds a character no HTTP"),
+     f"OKTA_HOOK_SECRET_PREVIOUS {NO_HEADER_VALUE}"),
     # GNU base64 wraps at 76 columns when `tr -d '\n'` is forgotten.
     ({"OKTA_HOOK_SECRET": "Basic " + "A" * 70 + "\n" + "B" * 10},
-     "OKTA_HOOK_SECRET holds a character no HTTP header value can carry"),
-    ({"OKTA_HOOK_SECRET": "Basic a\x00b"}, "OKTA_HOOK_SECRET holds a character"),
-    ({"OKTA_HOOK_SECRET": "Basic a\rb"}, "OKTA_HOOK_SECRET holds a character"),
-    ({"OKTA_HOOK_SECRET": "Basic a\x7fb"}, "OKTA_HOOK_SECRET holds a character"),
-    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": "Bad Header"}, "OKTA_HOOK_AUTH_HEADER"),
-    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": ""}, "OKTA_HOOK_AUTH_HEADER"),
-    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1e6"}, "OKTA_HOOK_MAX_BODY_BYTES"),
+     f"OKTA_HOOK_SECRET {NO_HEADER_VALUE}"),
+    ({"OKTA_HOOK_SECRET": "Basic a\x00b"}, f"OKTA_HOOK_SECRET {NO_HEADER_VALUE}"),
+    ({"OKTA_HOOK_SECRET": "Basic a\rb"}, f"OKTA_HOOK_SECRET {NO_HEADER_VALUE}"),
+    ({"OKTA_HOOK_SECRET": "Basic a\x7fb"}, f"OKTA_HOOK_SECRET {NO_HEADER_VALUE}"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": "Bad Header"}, BAD_HEADER_NAME),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_AUTH_HEADER": ""}, BAD_HEADER_NAME),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1e6"}, BAD_LIMIT),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "0"}, BAD_LIMIT),
     # str.isdigit() says yes to a superscript two; int() does not: a problem, not a crash.
-    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "\u00b2"}, "OKTA_HOOK_MAX_BODY_BYTES"),
+    ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "\u00b2"}, BAD_LIMIT),
 ])
 def test_settings_problems_name_the_variable(environ, problem):
-    problems = Settings.from_environ(environ).problems
-    assert len(problems) == 1 and problem in problems[0]
+    assert Settings.from_environ(environ).problems == (problem,)
+
+
+def test_the_smallest_body_limit_is_one_byte():
+    settings = Settings.from_environ({"OKTA_HOOK_SECRET": "s", "OKTA_HOOK_MAX_BODY_BYTES": "1"})
+    assert (settings.problems, settings.max_body_bytes) == ((), 1)
 
 
 def test_spaces_and_tabs_inside_a_secret_are_valid_header_characters():
@@ -119,3 +132,25 @@ def test_a_delivery_of_many_users_is_one_write(make_client, monkeypatch):
     events = [payloads.deactivation(f"User {i}", f"u{i}@example.com") for i in range(200)]
     assert post(client, payloads.envelope(events)).status_code == 200
     assert out.writes == 1 and len(out.getvalue().splitlines()) == 200
+
+
+@pytest.mark.parametrize("name, login, user_id, described", [
+    ("John Doe", "john.doe@example.com", "00u1", "John Doe (john.doe@example.com)"),
+    ("John Doe", None, "00u1", "John Doe"),
+    (None, "john.doe@example.com", "00u1", "john.doe@example.com"),
+    ("", "", "00u1", "00u1"),
+    (None, None, None, None),
+])
+def test_a_user_is_described_by_the_best_identity_known(name, login, user_id, described):
+    assert user_description(name, login, user_id) == described
+
+
+@pytest.mark.parametrize("record, line", [
+    ({"severity": "INFO", "n": 1}, '{"severity":"INFO","n":1}\n'),
+    # Not ASCII: written by the standard library, escaped, as compact as orjson's lines.
+    ({"severity": "INFO", "name": "Jos\u00e9", "n": [1, 2]},
+     '{"severity":"INFO","name":"Jos\\u00e9","n":[1,2]}\n'),
+    ({"message": "\ud800"}, '{"message":"\\ud800"}\n'),  # a lone surrogate orjson refuses
+])
+def test_a_record_is_one_compact_ascii_line(record, line):
+    assert encode(record) == line
