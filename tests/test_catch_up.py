@@ -273,6 +273,46 @@ def test_a_hook_named_nothing_is_reported_by_its_id(make_catch_up, log, org, app
     assert error["message"] == f"Okta could not deliver to event hook {HOOK_ID}: Read timed out"
 
 
+def test_a_pass_reports_what_it_did_in_one_info_line(catch_up, org):
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=3),
+            deactivation("Bo Ng", "bo@example.com", minutes=2),
+            failed_delivery([hook_target(HOOK_ID, "okta-event-hook")], reason="HTTP 500",
+                            minutes=1))
+    status, summary = catch_up.run_pass()
+    assert status == 200
+    [line] = lines(catch_up, "okta.catch_up.pass")
+    assert (line["severity"], line["message"]) == (
+        "INFO", "System Log catch-up pass: 3 event(s) in 1 page(s), 2 user line(s), 1 failed "
+                "hook delivery(ies).")
+    assert {k: line[k] for k in summary} == summary  # the answer is the line's own summary
+    assert set(summary) == {"since", "until", "pages", "eventsRead", "usersLogged",
+                            "deliveryFailures", "handlerFailures", "rateLimitWaits", "dpop",
+                            "complete", "seconds"}
+    since, until = (datetime.fromisoformat(summary[k]) for k in ("since", "until"))
+    assert timedelta(minutes=120) <= until - since < timedelta(minutes=120, seconds=30)
+    assert until <= datetime.now(timezone.utc) and 0 <= summary["seconds"] < 30
+
+
+def test_an_incomplete_pass_warns_with_its_summary(make_catch_up, log, org, app_key):
+    org.add(*[deactivation(f"U {i}", f"u{i}@example.com", minutes=30 - i / 100)
+              for i in range(1001)])
+    summary = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_PAGES="1")).post(
+        "/").get_json()
+    [warning] = [r for r in log.records() if r["severity"] == "WARNING"]
+    assert (warning["action"], warning["message"]) == (
+        "okta.catch_up.incomplete", "System Log catch-up pass stopped at the page limit (1); "
+                                    "the next pass reads the window again.")
+    assert {k: warning[k] for k in summary} == summary and summary["complete"] is False
+
+
+def test_a_log_entry_that_is_not_an_object_is_skipped_with_a_warning(warm_client, log, org):
+    org.answers_ahead.append((200, ["not an event", deactivation("Bo Ng", "bo@example.com")],
+                              {}))
+    summary = warm_client.post("/").get_json()
+    assert (summary["eventsRead"], summary["usersLogged"]) == (2, 1)
+    assert "Skipped a System Log entry that is not a JSON object." in log.messages("WARNING")
+
+
 # --- DPoP ---------------------------------------------------------------------------------------
 
 def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(make_catch_up, app_key):
