@@ -1,13 +1,16 @@
 """The fake Okta org holds the catch-up to Okta's documented rules: it must refuse what Okta
 refuses, or the catch-up's tests prove nothing."""
 
+import base64
+import hashlib
+import json
 import time
 import uuid
 
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from okta_simulator import payloads
 from okta_simulator.fake_org import ASSERTION_TYPE, FakeOktaOrg
@@ -27,10 +30,11 @@ def org(key):
 
 
 def assertion(org, key, **changes) -> str:
+    """A client assertion; keyword arguments change or (None) drop claims."""
     now = int(time.time())
     claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": org.token_url, "iat": now,
               "exp": now + 300, "jti": str(uuid.uuid4()), **changes}
-    return jwt.encode(claims, key, algorithm="RS256")
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm="RS256")
 
 
 def ask_token(org, client_assertion: str, scope: str = "okta.logs.read"):
@@ -107,3 +111,167 @@ def test_429_carries_the_reset_time(org, key):
     assert (reply.status_code, reply.json()["errorCode"]) == (429, "E0000047")
     assert time.time() <= int(reply.headers["X-Rate-Limit-Reset"]) <= time.time() + 2
     assert requests.get(f"{org.url}/api/v1/logs", headers=auth).status_code == 200
+
+
+# --- the token endpoint's other refusals --------------------------------------------------------
+
+@pytest.mark.parametrize("form, status, error", [
+    ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+    ({"client_assertion_type": "urn:something:else"}, 401, "invalid_client"),
+    ({"client_assertion": None}, 401, "invalid_client"),
+])
+def test_a_token_request_that_is_not_client_credentials_with_an_assertion_is_refused(
+        org, key, form, status, error):
+    data = {"grant_type": "client_credentials", "scope": "okta.logs.read",
+            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion(org, key),
+            **form}
+    reply = requests.post(org.token_url, data={k: v for k, v in data.items() if v is not None})
+    assert (reply.status_code, reply.json()["error"]) == (status, error)
+
+
+@pytest.mark.parametrize("changes", [{"sub": "0oa1someone0else0001"}, {"jti": None}])
+def test_an_assertion_about_another_client_or_without_a_jti_is_refused(org, key, changes):
+    assert ask_token(org, assertion(org, key, **changes)).json()["error"] == "invalid_client"
+
+
+def test_a_token_lives_as_long_as_expires_in_says(org, key):
+    org.token_lifetime = 1
+    auth = bearer(org, key)
+    assert requests.get(f"{org.url}/api/v1/logs", headers=auth).status_code == 200
+    time.sleep(1.1)
+    reply = requests.get(f"{org.url}/api/v1/logs", headers=auth)
+    assert reply.status_code == 401 and 'error="invalid_token"' in reply.headers[
+        "WWW-Authenticate"]
+
+
+# --- DPoP (RFC 9449) ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dpop_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def proof(dpop_key, method: str, url: str, typ: str = "dpop+jwt", private: bool = False,
+          **claims) -> str:
+    """A DPoP proof as RFC 9449 has it; keyword arguments change or (None) drop claims."""
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(dpop_key if private else
+                                                       dpop_key.public_key()))
+    body = {"htm": method, "htu": url, "iat": int(time.time()), "jti": str(uuid.uuid4()),
+            **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, dpop_key,
+                      algorithm="ES256", headers={"typ": typ, "jwk": jwk})
+
+
+@pytest.fixture
+def dpop_org(key):
+    with FakeOktaOrg(CLIENT_ID, key.public_key(), require_dpop=True) as fake:
+        yield fake
+
+
+def ask_dpop_token(org, key, dpop_proof: str):
+    return requests.post(org.token_url, headers={"DPoP": dpop_proof}, data={
+        "grant_type": "client_credentials", "scope": "okta.logs.read",
+        "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion(org, key)})
+
+
+def test_a_proof_without_okta_s_nonce_gets_the_nonce_then_a_dpop_token(dpop_org, key, dpop_key):
+    first = ask_dpop_token(dpop_org, key, proof(dpop_key, "POST", dpop_org.token_url))
+    assert (first.status_code, first.json()["error"]) == (400, "use_dpop_nonce")
+    nonce = first.headers["DPoP-Nonce"]
+    second = ask_dpop_token(dpop_org, key, proof(dpop_key, "POST", dpop_org.token_url,
+                                                 nonce=nonce))
+    assert second.status_code == 200 and second.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.parametrize("change", [
+    {"typ": "JWT"}, {"private": True}, {"htm": "GET"}, {"htu": "https://elsewhere.example/t"},
+    {"iat": int(time.time()) - 300}, {"jti": None}, {"htu": None},
+])
+def test_a_proof_okta_would_refuse_is_refused(dpop_org, key, dpop_key, change):
+    nonce = dpop_org.dpop_nonce
+    fields = {"method": "POST", "url": dpop_org.token_url, "nonce": nonce, **change}
+    if "htm" in change:
+        fields["method"] = fields.pop("htm")
+    if "htu" in change:
+        fields["url"] = fields.pop("htu")
+    method, url = fields.pop("method"), fields.pop("url")
+    reply = ask_dpop_token(dpop_org, key, proof(dpop_key, method, url, **fields))
+    assert (reply.status_code, reply.json()["error"]) == (400, "invalid_dpop_proof")
+
+
+def test_a_replayed_proof_is_refused(dpop_org, key, dpop_key):
+    once = proof(dpop_key, "POST", dpop_org.token_url, nonce=dpop_org.dpop_nonce)
+    assert ask_dpop_token(dpop_org, key, once).status_code == 200
+    assert ask_dpop_token(dpop_org, key, once).json()["error"] == "invalid_dpop_proof"
+
+
+def dpop_token(org, key, dpop_key) -> str:
+    reply = ask_dpop_token(org, key, proof(dpop_key, "POST", org.token_url,
+                                           nonce=org.dpop_nonce))
+    return reply.json()["access_token"]
+
+
+def ath_of(token: str) -> str:
+    digest = hashlib.sha256(token.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_a_dpop_token_is_used_with_a_proof_of_the_same_key_and_its_hash(dpop_org, key,
+                                                                        dpop_key):
+    token, logs = dpop_token(dpop_org, key, dpop_key), f"{dpop_org.url}/api/v1/logs"
+
+    def get(scheme="DPoP", signer=dpop_key, **claims):
+        headers = {"Authorization": f"{scheme} {token}",
+                   "DPoP": proof(signer, "GET", logs, **{"ath": ath_of(token), **claims})}
+        return requests.get(logs, headers=headers).status_code
+
+    assert get() == 200
+    assert get(scheme="Bearer") == 401  # a DPoP token is not a bearer token
+    assert get(ath="wrong") == 401
+    assert get(signer=ec.generate_private_key(ec.SECP256R1())) == 401  # another key
+    assert get(htm="POST") == 401
+    assert requests.get(logs, headers={"Authorization": f"DPoP {token}"}).status_code == 401
+
+
+def test_an_api_that_wants_a_nonce_says_so_and_hands_it_out(key, dpop_key):
+    with FakeOktaOrg(CLIENT_ID, key.public_key(), require_dpop=True, api_nonce=True) as org:
+        token, logs = dpop_token(org, key, dpop_key), f"{org.url}/api/v1/logs"
+        headers = {"Authorization": f"DPoP {token}",
+                   "DPoP": proof(dpop_key, "GET", logs, ath=ath_of(token))}
+        refused = requests.get(logs, headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == 'DPoP error="use_dpop_nonce"'
+        assert refused.headers["DPoP-Nonce"] == org.api_nonce
+        headers["DPoP"] = proof(dpop_key, "GET", logs, ath=ath_of(token), nonce=org.api_nonce)
+        assert requests.get(logs, headers=headers).status_code == 200
+
+
+# --- the System Log's query -----------------------------------------------------------------
+
+def test_the_filter_since_until_and_limit_choose_the_events(org, key):
+    kinds = ["user.lifecycle.deactivate", "user.session.start", "event_hook.delivery"]
+    events = [payloads.system_log_event(kind, []) for kind in kinds * 2]
+    for minute, event in enumerate(events):
+        event["published"] = f"2026-11-28T05:0{minute}:00.000Z"
+    org.add(*events)
+    auth, url = bearer(org, key), f"{org.url}/api/v1/logs"
+
+    def uuids(**params):
+        return [e["uuid"] for e in requests.get(url, params=params, headers=auth).json()]
+
+    wanted = 'eventType eq "user.lifecycle.deactivate" or eventType eq "event_hook.delivery"'
+    assert uuids(filter=wanted, since="2026-11-28T05:00:00.000Z") == [
+        events[i]["uuid"] for i in (0, 2, 3, 5)]
+    assert uuids(since="2026-11-28T05:01:00.000Z", until="2026-11-28T05:03:00.000Z") == [
+        events[1]["uuid"], events[2]["uuid"]]  # since included, until not
+    assert len(uuids(limit=2000)) == 6 and len(uuids(limit=4)) == 4
+    assert uuids() == [e["uuid"] for e in events]  # no filter: every type
+
+
+def test_every_answer_carries_okta_s_rate_limit_headers(org, key):
+    reply = requests.get(f"{org.url}/api/v1/logs", headers=bearer(org, key))
+    assert reply.headers["X-Rate-Limit-Limit"] == "120"
+    assert reply.headers["X-Rate-Limit-Remaining"] == "119"
+    assert 0 < int(reply.headers["X-Rate-Limit-Reset"]) - time.time() <= 60
+    assert reply.headers["Content-Type"] == "application/json"
+    assert 'rel="self"' in reply.headers["Link"]
