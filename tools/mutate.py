@@ -28,7 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "build" / "mutate"
 VENV = WORK / "venv"
-MUTMUT = "mutmut==3.8.1"
+MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
+# mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
+# output that never resolves) would hold a worker for good. pytest-timeout ends such a test.
+TEST_TIMEOUT_SECONDS = 60
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
 # Files at the root that tests read (the stack's project file, the pins, the simulator's script).
@@ -76,18 +79,22 @@ source_paths=src/{mutated}
     conftest.py
 pytest_add_cli_args_test_selection=
 {tests}
-{not_run}"""
+pytest_add_cli_args=
+{pytest_args}
+"""
 
 
 def venv() -> Path:
-    """The mutation tool's venv: the project's pinned packages and mutmut (made once)."""
+    """The mutation tool's venv: the project's pinned packages and mutmut (made once, brought
+    up to date when requirements.txt changes)."""
     python, stamp = VENV / "bin" / "python", VENV / ".installed"
-    wanted = (REPO / "requirements.txt").read_text() + MUTMUT
+    wanted = (REPO / "requirements.txt").read_text() + "\n".join(MUTMUT)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     if not stamp.exists() or stamp.read_text() != wanted:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet",
                         "--disable-pip-version-check", "-r", str(REPO / "requirements.txt"),
-                        MUTMUT], check=True)
+                        *MUTMUT], check=True)
         stamp.write_text(wanted)
     return VENV / "bin" / "mutmut"
 
@@ -125,9 +132,8 @@ def scratch_tree(part: Part) -> Path:
                           else []) + [f for f in FOLDERS if f != part.folder]
                          + list(ROOT_FILES)),
         tests=listed(part.tests),
-        not_run=("pytest_add_cli_args=\n" + listed(
-            arg for test in part.not_run for arg in ("--deselect", test)) + "\n")
-        if part.not_run else ""))
+        pytest_args=listed([f"--timeout={TEST_TIMEOUT_SECONDS}", *(
+            arg for test in part.not_run for arg in ("--deselect", test))])))
     return tree
 
 
