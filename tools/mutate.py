@@ -30,7 +30,8 @@ WORK = REPO / "build" / "mutate"
 VENV = WORK / "venv"
 MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
 # mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
-# output that never resolves) would hold a worker for good. pytest-timeout ends such a test.
+# output that never resolves) would hold a worker for good. pytest-timeout ends such a run; its
+# thread method, because a signal does not get the Pulumi SDK's event loop out of its wait.
 TEST_TIMEOUT_SECONDS = 60
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
@@ -132,7 +133,7 @@ def scratch_tree(part: Part) -> Path:
                           else []) + [f for f in FOLDERS if f != part.folder]
                          + list(ROOT_FILES)),
         tests=listed(part.tests),
-        pytest_args=listed([f"--timeout={TEST_TIMEOUT_SECONDS}", *(
+        pytest_args=listed([f"--timeout={TEST_TIMEOUT_SECONDS}", "--timeout-method=thread", *(
             arg for test in part.not_run for arg in ("--deselect", test))])))
     return tree
 
