@@ -5,6 +5,7 @@ HTTP to the fake org, so that every line of it is visible to `make mutate`; a fe
 same function on a real functions-framework server to show it behaves the same there.
 """
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -231,10 +232,11 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
 
 
 def failed_delivery(targets: list, reason=None, display_message="Event hook delivery failed",
-                    minutes: float = 3):
+                    minutes: float = 3, outcome: object = "FAILURE"):
+    """Okta's record of a failed delivery; `outcome=None` for a record without one."""
     event = payloads.system_log_event("event_hook.delivery", targets, result="FAILURE")
-    event.update(displayMessage=display_message, outcome={"result": "FAILURE", "reason": reason},
-                 published=minutes_ago(minutes))
+    event.update(displayMessage=display_message, published=minutes_ago(minutes),
+                 outcome=outcome and {"result": outcome, "reason": reason})
     return event
 
 
@@ -249,7 +251,8 @@ def test_without_a_hook_id_every_failed_delivery_is_reported(make_catch_up, log,
     org.add(failed_delivery([hook_target("0oa1app", "An app", "AppInstance"),
                              hook_target("who1first", "First hook")], reason="HTTP 500",
                             minutes=3),
-            failed_delivery([hook_target("who2other", "Other", "Unknown")], minutes=2),
+            failed_delivery([hook_target("who2other", "Other", "Unknown")], minutes=2,
+                            outcome=None),
             failed_delivery([], display_message=None, minutes=1))
     summary = make_catch_up(**env_for(org.url, app_key)).post("/").get_json()
     assert summary["deliveryFailures"] == 3
@@ -288,9 +291,39 @@ def test_a_pass_reports_what_it_did_in_one_info_line(catch_up, org):
     assert set(summary) == {"since", "until", "pages", "eventsRead", "usersLogged",
                             "deliveryFailures", "handlerFailures", "rateLimitWaits", "dpop",
                             "complete", "seconds"}
+    assert summary["since"].endswith("Z") and summary["until"].endswith("Z")  # as Okta writes
     since, until = (datetime.fromisoformat(summary[k]) for k in ("since", "until"))
     assert timedelta(minutes=120) <= until - since < timedelta(minutes=120, seconds=30)
-    assert until <= datetime.now(timezone.utc) and 0 <= summary["seconds"] < 30
+    assert until <= datetime.now(timezone.utc)
+    seconds = summary["seconds"]
+    assert isinstance(seconds, float) and 0 < seconds < 30 and seconds == round(seconds, 3)
+
+
+def test_the_window_is_in_utc_whatever_the_host_s_time_zone(catch_up, org, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setenv("TZ", "America/New_York")
+        time.tzset()
+        try:
+            status, summary = catch_up.run_pass()
+        finally:
+            patch.undo()
+            time.tzset()
+    assert status == 200 and summary["until"].endswith("Z")
+    until = datetime.fromisoformat(summary["until"])
+    assert abs(datetime.now(timezone.utc) - until) < timedelta(seconds=30)
+    since = org.api_requests()[0][1].split("since=")[1].split("&")[0]
+    assert since == summary["since"].replace(":", "%3A")
+
+
+def test_a_pass_reads_on_until_its_time_is_spent(make_catch_up, org, app_key):
+    org.add(*[deactivation(f"U {i}", f"u{i}@example.com", minutes=30 - i / 1000)
+              for i in range(8000)])
+    org.page_delay = 0.4
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="2"))
+    summary = client.post("/").get_json()
+    # Pages of at least 0.4 s in a 2 s pass: it stops after the page that spends the time (the
+    # fifth, or the fourth on a loaded machine), not while time is left.
+    assert summary["complete"] is False and 4 <= summary["pages"] <= 5
 
 
 def test_an_incomplete_pass_warns_with_its_summary(make_catch_up, log, org, app_key):
@@ -389,7 +422,8 @@ def test_each_missing_setting_is_a_503_and_one_critical_line_naming_it(
     client = make_catch_up(**env)
     for _ in range(2):
         reply = client.post("/")
-        assert reply.status_code == 503 and "misconfigured" in reply.get_json()["error"]
+        assert (reply.status_code, reply.get_json()) == (
+            503, {"error": "the catch-up is misconfigured; see its logs"})
     critical = log.messages("CRITICAL")
     assert len(critical) == 1 and problem in critical[0]
     assert org.requests == []
@@ -400,6 +434,8 @@ def test_other_methods_are_405_with_allow_post(make_catch_up, org, app_key):
     for method in ("GET", "PUT", "DELETE", "PATCH"):
         reply = client.open("/", method=method)
         assert reply.status_code == 405 and reply.headers["Allow"] == "POST"
+        assert reply.get_json() == {
+            "error": f"method {method} is not allowed; POST runs one pass"}
     assert org.requests == []
 
 
@@ -470,7 +506,9 @@ def test_a_next_link_away_from_the_org_is_not_followed(warm_client, org, where):
     event = deactivation("Bo Ng", "bo@example.com")
     org.answers_ahead.append((200, [event], {"Link": f'<{elsewhere(org.url)[where]}>; rel="next"'}))
     reply = warm_client.post("/")
-    assert reply.status_code == 503 and "points away from the org" in reply.get_json()["error"]
+    assert (reply.status_code, reply.get_json()) == (503, {
+        "error": "Okta could not be read: Okta's next link points away from the org; not "
+                 "followed"})
     assert len(org.api_requests()) == 2  # the first pass's empty page, then the page with the link
 
 
@@ -603,6 +641,16 @@ def test_a_token_refusal_not_about_dpop_is_not_retried(make_catch_up, org, app_k
     assert reply.status_code == 502 and token_requests(org) == 1
     assert reply.get_json()["error"].endswith("HTTP 400 (invalid_scope; The requested scope is "
                                               "invalid.)")
+
+
+def test_a_token_endpoint_that_keeps_changing_its_nonce_is_tried_three_times(make_catch_up,
+                                                                            org, app_key):
+    org.answers_ahead += [(400, {"error": "invalid_dpop_proof"}, {"DPoP-Nonce": "n1"}),
+                          (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n2"}),
+                          (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n3"})]
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 502 and token_requests(org) == 3
+    assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
 
 
 def test_a_dpop_proof_refused_with_the_nonce_okta_gave_ends_the_attempt(make_catch_up, org,

@@ -72,7 +72,7 @@ class CatchUp:
                     stopped_by = f"the page limit ({settings.max_pages})"
                     break
                 if client.http.deadline.remaining() <= 0:
-                    raise OutOfTime("the pass's time is up")
+                    raise OutOfTime
         except OutOfTime:
             stopped_by = f"the time limit ({settings.max_seconds} s)"
         summary = {"since": rfc3339(since), "until": rfc3339(datetime.now(timezone.utc)),

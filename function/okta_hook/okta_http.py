@@ -25,7 +25,7 @@ class OktaRefused(Exception):
 
 
 class OutOfTime(Exception):
-    """The pass's deadline came before Okta's rate limit allowed another request."""
+    """The pass's deadline came, or a wait would pass it. Caught by the pass, which says why."""
 
 
 class Deadline:
@@ -38,7 +38,7 @@ class Deadline:
     def sleep(self, seconds: float) -> None:
         """Sleep `seconds`, or raise OutOfTime if that would pass the deadline."""
         if seconds > self.remaining():
-            raise OutOfTime(f"a wait of {seconds:.0f} s would pass the pass's deadline")
+            raise OutOfTime
         time.sleep(max(seconds, 0))
 
 
