@@ -15,7 +15,8 @@ killed, survived, not reached by any in-process test, and timed out; the score (
 out, over all but the equivalent ones listed in tools/mutate-equivalent.txt); and the survivors'
 names (see one with `cd build/mutate/<part> && ../venv/bin/mutmut show NAME`).
 
-Usage: tools/mutate.py [function] [infra] [simulator]   (all three when none is named)
+Usage: tools/mutate.py [--resume] [function] [infra] [simulator]   (all three when none is named)
+--resume goes on with the scratch trees as they are (an interrupted run keeps its results).
 """
 
 import shutil
@@ -32,7 +33,7 @@ MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
 # mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
 # output that never resolves) would hold a worker for good. pytest-timeout ends such a run; its
 # thread method, because a signal does not get the Pulumi SDK's event loop out of its wait.
-TEST_TIMEOUT_SECONDS = 60
+TEST_TIMEOUT_SECONDS = 20  # the slowest test here takes about 4 s
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
 # Files at the root that tests read (the stack's project file, the pins, the simulator's script).
@@ -180,8 +181,8 @@ def equivalent_mutants() -> set:
             if line.split("#")[0].strip()}
 
 
-def mutate(name: str, mutmut: Path) -> None:
-    tree = scratch_tree(PARTS[name])
+def mutate(name: str, mutmut: Path, resume: bool = False) -> None:
+    tree = WORK / PARTS[name].folder if resume else scratch_tree(PARTS[name])
     subprocess.run([str(mutmut), "run", "--max-children", "2"], cwd=tree, check=True,
                    stdout=subprocess.DEVNULL)
     statuses = results(mutmut, tree)
@@ -194,7 +195,9 @@ def mutate(name: str, mutmut: Path) -> None:
         print(f"  {mutant}: {statuses[mutant]}")
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    resume = "--resume" in args
+    names = [arg for arg in args if arg != "--resume"]
     unknown = [name for name in names if name not in PARTS]
     if unknown:
         print(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}",
@@ -202,7 +205,7 @@ def main(names: list[str]) -> int:
         return 2
     mutmut = venv()
     for name in names or PARTS:
-        mutate(name, mutmut)
+        mutate(name, mutmut, resume)
     return 0
 
 
