@@ -604,23 +604,20 @@ def test_a_page_slower_than_the_pass_s_time_is_not_waited_for(make_catch_up, org
                                          "(ReadTimeout), and no time is left to retry")
 
 
-def test_a_redirect_from_okta_is_not_followed(warm_client, org):
-    """The access token would go with it."""
-    org.answers_ahead.append((302, {}, {"Location": f"{org.url}/api/v1/logs"}))
+@pytest.mark.parametrize("status, body, headers, answer", [
+    # A redirect is not followed: the access token would go with it.
+    (302, {}, {"Location": "/api/v1/logs"}, (503, "Okta could not be read: Okta's System Log "
+                                             "answered something other than a list of events "
+                                             "(HTTP 302)")),
+    (400, {"errorCode": "E0000031", "errorSummary": "Invalid search criteria."}, {},
+     (502, "Okta refused the catch-up's credentials: HTTP 400 (E0000031; Invalid search "
+           "criteria.)")),
+])
+def test_an_api_answer_the_pass_cannot_use_ends_it_without_retries(warm_client, org, status,
+                                                                   body, headers, answer):
+    org.answers_ahead.append((status, body, headers))
     reply = warm_client.post("/")
-    assert reply.status_code == 503
-    assert reply.get_json()["error"] == ("Okta could not be read: Okta's System Log answered "
-                                         "something other than a list of events (HTTP 302)")
-    assert len(org.api_requests()) == 2
-
-
-def test_an_api_refusal_is_a_502_without_retries(warm_client, org):
-    org.answers_ahead.append((400, {"errorCode": "E0000031", "errorSummary": "Invalid search "
-                                    "criteria."}, {}))
-    reply = warm_client.post("/")
-    assert reply.status_code == 502
-    assert reply.get_json()["error"] == ("Okta refused the catch-up's credentials: HTTP 400 "
-                                         "(E0000031; Invalid search criteria.)")
+    assert (reply.status_code, reply.get_json()["error"]) == answer
     assert len(org.api_requests()) == 2
 
 
