@@ -766,9 +766,10 @@ def test_a_handler_failure_is_a_500_so_the_scheduler_retries(make_catch_up, org,
         raise RuntimeError("downstream")
 
     monkeypatch.setitem(events.HANDLERS, "user.lifecycle.deactivate", broken)
-    org.add(deactivation("Ann Lee", "ann@example.com"))
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2),
+            deactivation("Bo Ng", "bo@example.com", minutes=1))
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 500 and reply.get_json()["handlerFailures"] == 1
+    assert reply.status_code == 500 and reply.get_json()["handlerFailures"] == 2
 
 
 def test_other_configured_event_types_are_read_but_not_logged_as_deactivations(
