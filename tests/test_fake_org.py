@@ -12,7 +12,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from okta_simulator import payloads
+import rfc7638
+from okta_simulator import fake_org, payloads
 from okta_simulator.fake_org import ASSERTION_TYPE, FakeOktaOrg
 
 CLIENT_ID = "0oa1fake0org00000001"
@@ -275,3 +276,9 @@ def test_every_answer_carries_okta_s_rate_limit_headers(org, key):
     assert 0 < int(reply.headers["X-Rate-Limit-Reset"]) - time.time() <= 60
     assert reply.headers["Content-Type"] == "application/json"
     assert 'rel="self"' in reply.headers["Link"]
+
+
+def test_a_proof_key_s_thumbprint_is_rfc_7638_s():
+    """The fake binds a DPoP token to the thumbprint of the proof's key; RFC 7638's example."""
+    jwk = {"kty": "RSA", "n": rfc7638.N, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
+    assert fake_org._thumbprint(jwk) == rfc7638.THUMBPRINT

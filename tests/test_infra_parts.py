@@ -8,7 +8,10 @@ import sys
 from importlib.metadata import version
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+import rfc7638
 from okta_simulator.local_receiver import LocalReceiver
 from stack_harness import INFRA
 
@@ -16,6 +19,7 @@ sys.path.insert(0, str(INFRA))
 from endpoint_ready import EndpointReadyProvider  # noqa: E402
 from function_archive import FUNCTION_DIR, content_hash, function_archive, source_files  # noqa: E402
 from names import MAX_FUNCTION_NAME, account_id, default_function_name  # noqa: E402
+from okta_catch_up_app import rsa_public_jwk  # noqa: E402
 
 
 def make_tree(root, files):
@@ -181,3 +185,12 @@ def test_pulumi_new_asks_for_every_value_the_program_requires():
     assert all(spec.get("description") for spec in asked.values())
     ours = {key.split(":", 1)[1] for key in asked if key.startswith(f"{PROJECT}:")}
     assert ours <= KNOWN_KEYS  # no misspelt key for the program to refuse
+
+
+def test_the_service_app_s_key_id_is_its_rfc_7638_thumbprint():
+    n = int.from_bytes(base64.urlsafe_b64decode(rfc7638.N + "=" * (-len(rfc7638.N) % 4)), "big")
+    public = rsa.RSAPublicNumbers(65537, n).public_key()
+    pem = public.public_bytes(serialization.Encoding.PEM,
+                              serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    assert rsa_public_jwk(pem) == {"kid": rfc7638.THUMBPRINT, "kty": "RSA", "e": "AQAB",
+                                   "n": rfc7638.N}
