@@ -33,7 +33,7 @@ MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
 # mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
 # output that never resolves) would hold a worker for good. pytest-timeout ends such a run; its
 # thread method, because a signal does not get the Pulumi SDK's event loop out of its wait.
-TEST_TIMEOUT_SECONDS = 20  # the slowest test here takes about 4 s
+TEST_TIMEOUT_SECONDS = 20  # the slowest test here takes about 6 s, mostly waiting
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
 # Files at the root that tests read (the stack's project file, the pins, the simulator's script).
