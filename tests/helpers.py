@@ -1,5 +1,6 @@
-"""Small request builders shared by the receiver's tests."""
+"""Small request builders and expectations shared by the receiver's and catch-up's tests."""
 
+import hashlib
 import json
 
 from okta_simulator.local_receiver import DEV_SECRET
@@ -26,3 +27,9 @@ def post(client, document, secret: str = DEV_SECRET, **headers):
 
 def deactivations(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("action") == "user.deactivated"]
+
+
+def pinned_insert_id(*key: str) -> str:
+    """The insertId a line of record must carry for `key`, written out here on purpose: lines
+    written before and after an upgrade are one Cloud Logging entry only if it never changes."""
+    return "okta-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:40]

@@ -5,7 +5,6 @@ HTTP to the fake org, so that every line of it is visible to `make mutate`; a fe
 same function on a real functions-framework server to show it behaves the same there.
 """
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import jwt
 import pytest
 from functions_framework import create_app
 
-from helpers import deactivations
+from helpers import deactivations, pinned_insert_id
 from okta_simulator import payloads
 from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import REPO, SOURCE, LocalReceiver, free_port
@@ -90,6 +89,11 @@ class ServedCatchUp:
 
     def log_records(self) -> list[dict]:
         return self.server.log_records()
+
+
+def token_calls(org) -> list[tuple]:
+    """The requests the fake org's token endpoint received."""
+    return [r for r in org.requests if r[1] == "/oauth2/v1/token"]
 
 
 def lines(instance, action: str) -> list[dict]:
@@ -207,7 +211,7 @@ def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
     written = lines(catch_up, "user.deactivated")
     assert len(written) == 6  # written again: nothing is remembered between passes...
     assert {(r[INSERT_ID], r["timestamp"]) for r in written} == first  # ...and shown once
-    assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 1  # token reused
+    assert len(token_calls(org)) == 1  # token reused
 
 
 def test_brief_5xx_answers_are_retried(org, catch_up):
@@ -228,31 +232,22 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
                                "Read timed out"
     assert (error["eventHookId"], error["reason"], error["uuid"], error["timestamp"]) == (
         HOOK_ID, "Read timed out", ours["uuid"], ours["published"])
-    digest = hashlib.sha256(f"{ours['uuid']}\0event_hook.delivery".encode()).hexdigest()
-    assert error[INSERT_ID] == f"okta-{digest[:40]}"  # one entry however many passes see it
+    # One entry however many passes see it.
+    assert error[INSERT_ID] == pinned_insert_id(ours["uuid"], "event_hook.delivery")
 
 
-def failed_delivery(targets: list, reason=None, display_message="Event hook delivery failed",
-                    minutes: float = 3, outcome: object = "FAILURE"):
-    """Okta's record of a failed delivery; `outcome=None` for a record without one."""
-    event = payloads.system_log_event("event_hook.delivery", targets, result="FAILURE")
-    event.update(displayMessage=display_message, published=minutes_ago(minutes),
-                 outcome=outcome and {"result": outcome, "reason": reason})
-    return event
-
-
-def hook_target(hook_id: str, name: str, kind: str = "EventHook") -> dict:
-    return {"id": hook_id, "type": kind, "alternateId": None, "displayName": name,
-            "detailEntry": None}
+def failed_delivery(targets: list, minutes: float = 3, **record) -> dict:
+    """Okta's record of a failed delivery, published `minutes` ago."""
+    return {**payloads.failed_delivery(targets, **record), "published": minutes_ago(minutes)}
 
 
 def test_without_a_hook_id_every_failed_delivery_is_reported(make_catch_up, log, org, app_key):
     """OKTA_EVENT_HOOK_ID unset: any hook's failure counts; the hook is the target of a hook type,
     else the first target."""
-    org.add(failed_delivery([hook_target("0oa1app", "An app", "AppInstance"),
-                             hook_target("who1first", "First hook")], reason="HTTP 500",
+    org.add(failed_delivery([payloads.hook_target("0oa1app", "An app", "AppInstance"),
+                             payloads.hook_target("who1first", "First hook")], reason="HTTP 500",
                             minutes=3),
-            failed_delivery([hook_target("who2other", "Other", "Unknown")], minutes=2,
+            failed_delivery([payloads.hook_target("who2other", "Other", "Unknown")], minutes=2,
                             outcome=None),
             failed_delivery([], display_message=None, minutes=1))
     summary = make_catch_up(**env_for(org.url, app_key)).post("/").get_json()
@@ -270,7 +265,7 @@ def test_without_a_hook_id_every_failed_delivery_is_reported(make_catch_up, log,
 
 
 def test_a_hook_named_nothing_is_reported_by_its_id(make_catch_up, log, org, app_key):
-    org.add(failed_delivery([hook_target(HOOK_ID, "")], reason="Read timed out"))
+    org.add(failed_delivery([payloads.hook_target(HOOK_ID, "")], reason="Read timed out"))
     client = make_catch_up(**env_for(org.url, app_key, OKTA_EVENT_HOOK_ID=HOOK_ID))
     assert client.post("/").get_json()["deliveryFailures"] == 1
     [error] = [r for r in log.records() if r.get("action") == "okta.event_hook.delivery_failed"]
@@ -280,7 +275,7 @@ def test_a_hook_named_nothing_is_reported_by_its_id(make_catch_up, log, org, app
 def test_a_pass_reports_what_it_did_in_one_info_line(catch_up, org):
     org.add(deactivation("Ann Lee", "ann@example.com", minutes=3),
             deactivation("Bo Ng", "bo@example.com", minutes=2),
-            failed_delivery([hook_target(HOOK_ID, "okta-event-hook")], reason="HTTP 500",
+            failed_delivery([payloads.hook_target(HOOK_ID, "okta-event-hook")], reason="HTTP 500",
                             minutes=1))
     status, summary = catch_up.run_pass()
     assert status == 200
@@ -356,14 +351,13 @@ def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(make_cat
         status, summary = reply.status_code, reply.get_json()
         assert status == 200, summary
         assert summary["dpop"] is True and summary["usersLogged"] == 1
-        token_calls = [r for r in org.requests if r[1] == "/oauth2/v1/token"]
         # Plain first (Okta says a proof is missing), then a proof (Okta hands out its nonce),
         # then a proof with the nonce.
-        assert ["DPoP" in headers for _, _, headers in token_calls] == [False, True, True]
+        assert ["DPoP" in headers for _, _, headers in token_calls(org)] == [False, True, True]
         for _, _, headers in org.api_requests():
             assert headers["Authorization"].startswith("DPoP ") and headers["DPoP"]
         assert client.post("/").status_code == 200  # the DPoP-bound token is reused
-        assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 3
+        assert len(token_calls(org)) == 3
 
 
 def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(make_catch_up,
@@ -457,7 +451,7 @@ def test_a_token_okta_no_longer_honours_is_replaced_once(make_catch_up, org, app
     org.tokens.clear()  # revoked, or expired early: the API answers 401 invalid_token
     reply = client.post("/")
     assert reply.status_code == 200 and reply.get_json()["usersLogged"] == 1
-    assert len([r for r in org.requests if r[1] == "/oauth2/v1/token"]) == 2
+    assert len(token_calls(org)) == 2
 
 
 def test_a_token_refused_twice_is_a_502_not_a_loop(make_catch_up, org, app_key, monkeypatch):
@@ -631,14 +625,14 @@ def test_a_refusal_without_okta_s_words_gives_the_status_alone(warm_client, org)
 def test_a_401_without_a_challenge_gets_a_new_token(warm_client, org):
     org.answers_ahead.append((401, {"errorCode": "E0000011"}, {}))
     assert warm_client.post("/").status_code == 200
-    assert token_requests(org) == 2
+    assert len(token_calls(org)) == 2
 
 
 def test_a_token_refusal_not_about_dpop_is_not_retried(make_catch_up, org, app_key):
     org.answers_ahead.append((400, {"error": "invalid_scope", "error_description": "The "
                                     "requested scope is invalid."}, {}))
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and token_requests(org) == 1
+    assert reply.status_code == 502 and len(token_calls(org)) == 1
     assert reply.get_json()["error"].endswith("HTTP 400 (invalid_scope; The requested scope is "
                                               "invalid.)")
 
@@ -649,7 +643,7 @@ def test_a_token_endpoint_that_keeps_changing_its_nonce_is_tried_three_times(mak
                           (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n2"}),
                           (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n3"})]
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and token_requests(org) == 3
+    assert reply.status_code == 502 and len(token_calls(org)) == 3
     assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
 
 
@@ -661,7 +655,7 @@ def test_a_dpop_proof_refused_with_the_nonce_okta_gave_ends_the_attempt(make_cat
     org.answers_ahead += [(400, {"error": "invalid_dpop_proof"}, nonce),
                           (400, {"error": "use_dpop_nonce"}, nonce)]
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and token_requests(org) == 2
+    assert reply.status_code == 502 and len(token_calls(org)) == 2
     assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
     second = jwt.decode(org.requests[1][2]["DPoP"], options={"verify_signature": False})
     assert second["nonce"] == "nonce-1"
@@ -673,22 +667,18 @@ def test_requests_to_okta_say_who_sends_them_and_want_json(warm_client, org):
         assert headers["Accept"] == "application/json"
 
 
-def token_requests(org) -> int:
-    return len([r for r in org.requests if r[1] == "/oauth2/v1/token"])
-
-
 def test_a_token_about_to_expire_is_renewed_before_use(make_catch_up, org, app_key):
     org.token_lifetime = 50  # within the client's minute of margin
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert token_requests(org) == 2
+    assert len(token_calls(org)) == 2
 
 
 def test_a_token_with_more_than_a_minute_left_is_reused(make_catch_up, org, app_key):
     org.token_lifetime = 70
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert token_requests(org) == 1
+    assert len(token_calls(org)) == 1
 
 
 def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_catch_up, org,
@@ -698,7 +688,7 @@ def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_ca
                                     "expires_in": "an hour"}, {}))
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert token_requests(org) == 1
+    assert len(token_calls(org)) == 1
 
 
 @pytest.mark.parametrize("answer, status, error", [

@@ -1,6 +1,5 @@
 """The receiver's behaviour, request by request, through functions-framework's ASGI app."""
 
-import hashlib
 import json
 import re
 
@@ -8,7 +7,7 @@ import pytest
 
 from asgi_calls import call
 from conftest import PREVIOUS_SECRET
-from helpers import auth, deactivations, post
+from helpers import auth, deactivations, pinned_insert_id, post
 from okta_hook import events
 from okta_simulator import payloads
 
@@ -553,10 +552,6 @@ def test_the_insert_id_of_an_event_is_the_same_in_every_version(client, log):
     nameless["uuid"] = "5f0e9d1c-4f5b-11ef-9b7d-3b9f0a1b2c3d"
     nameless["target"][0]["id"] = None
     assert post(client, payloads.envelope([event, nameless])).status_code == 200
-
-    def insert_id(*key: str) -> str:
-        return "okta-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:40]
-
     assert [r[INSERT_ID] for r in deactivations(log.records())] == [
-        insert_id(event["uuid"], "00u1a2b3c4d5e6f7g8h9"),
-        insert_id(nameless["uuid"], "Ann Lee (ann@example.com)")]
+        pinned_insert_id(event["uuid"], "00u1a2b3c4d5e6f7g8h9"),
+        pinned_insert_id(nameless["uuid"], "Ann Lee (ann@example.com)")]

@@ -87,14 +87,7 @@ class FakeOktaOrg:
 
     def record_failed_delivery(self, hook_id: str, hook_name: str, reason: str) -> dict:
         """Okta's System Log record of an event hook delivery it gave up on."""
-        event = payloads.system_log_event("event_hook.delivery", [
-            {"id": hook_id, "type": "EventHook", "alternateId": None,
-             "displayName": hook_name, "detailEntry": None}], result="FAILURE")
-        event.update(displayMessage="Event hook delivery failed",
-                     actor={"id": "0oa1system", "type": "PublicClientApp",
-                            "alternateId": "Okta System", "displayName": "Okta System",
-                            "detailEntry": None},
-                     legacyEventType=None, outcome={"result": "FAILURE", "reason": reason})
+        event = payloads.failed_delivery([payloads.hook_target(hook_id, hook_name)], reason)
         self.add(event)
         return event
 

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 ORG_URL = "https://example.okta.com"
 ADMIN = {"id": "00u1admin0000000000", "type": "User", "alternateId": "admin@example.com",
          "displayName": "Okta Admin", "detailEntry": None}
+OKTA_SYSTEM = {"id": "0oa1system", "type": "PublicClientApp", "alternateId": "Okta System",
+               "displayName": "Okta System", "detailEntry": None}
 
 
 def now() -> str:
@@ -53,6 +55,22 @@ def system_log_event(event_type: str, targets: list, result: str = "SUCCESS") ->
 def deactivation(name: str, login: str, result: str = "SUCCESS") -> dict:
     """A `user.lifecycle.deactivate` event for the user `name` with login `login`."""
     return system_log_event("user.lifecycle.deactivate", [user_target(name, login)], result)
+
+
+def hook_target(hook_id: str, name: str, kind: str = "EventHook") -> dict:
+    return {"id": hook_id, "type": kind, "alternateId": None, "displayName": name,
+            "detailEntry": None}
+
+
+def failed_delivery(targets: list, reason: str | None = None,
+                    display_message: str | None = "Event hook delivery failed",
+                    outcome: str | None = "FAILURE") -> dict:
+    """Okta's System Log record of an event hook delivery it gave up on; `outcome=None` for a
+    record that carries none."""
+    event = system_log_event("event_hook.delivery", targets, result="FAILURE")
+    event.update(displayMessage=display_message, actor=OKTA_SYSTEM, legacyEventType=None,
+                 outcome=outcome and {"result": outcome, "reason": reason})
+    return event
 
 
 def envelope(events: list, event_id: str | None = None) -> dict:
