@@ -189,14 +189,8 @@ def test_a_proof_without_okta_s_nonce_gets_the_nonce_then_a_dpop_token(dpop_org,
     {"iat": int(time.time()) - 300}, {"jti": None}, {"htu": None},
 ])
 def test_a_proof_okta_would_refuse_is_refused(dpop_org, key, dpop_key, change):
-    nonce = dpop_org.dpop_nonce
-    fields = {"method": "POST", "url": dpop_org.token_url, "nonce": nonce, **change}
-    if "htm" in change:
-        fields["method"] = fields.pop("htm")
-    if "htu" in change:
-        fields["url"] = fields.pop("htu")
-    method, url = fields.pop("method"), fields.pop("url")
-    reply = ask_dpop_token(dpop_org, key, proof(dpop_key, method, url, **fields))
+    bad = proof(dpop_key, "POST", dpop_org.token_url, nonce=dpop_org.dpop_nonce, **change)
+    reply = ask_dpop_token(dpop_org, key, bad)
     assert (reply.status_code, reply.json()["error"]) == (400, "invalid_dpop_proof")
 
 
