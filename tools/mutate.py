@@ -183,8 +183,8 @@ def row(label: str, counts: Counter) -> str:
 
 
 def equivalent_mutants() -> set:
-    return {line.split("#")[0].strip() for line in EQUIVALENT.read_text().splitlines()
-            if line.split("#")[0].strip()}
+    names = (line.split("#")[0].strip() for line in EQUIVALENT.read_text().splitlines())
+    return {name for name in names if name}
 
 
 def mutate(name: str, mutmut: Path, resume: bool = False) -> None:
