@@ -37,6 +37,10 @@ BENCH = Path(__file__).resolve().parent
 FLOOR = BENCH / "floor.py"
 STOCK_VENV = BENCH / ".venv-stock"
 CONNECTIONS = 16
+# The servers' stdout goes to a file in memory when the machine has one. On Cloud Run stdout is a
+# pipe to the logging agent; a file on disk would add the kernel's writeback of the hundreds of MB
+# a run logs, stalling writes at random (a 1,000-event batch measured 26 ms with it, 21 without).
+LOG_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 RECEIVER, STOCK = "receiver", "empty ASGI, stock functions-framework"
 OWN_EMPTY, YARDSTICK = "empty ASGI, receiver's stack", "read + json.loads, receiver's stack"
 TARGETS = {  # name -> (source, target, on the stock install)
@@ -75,7 +79,8 @@ def stock_functions_framework() -> Path:
 def start(name: str) -> LocalReceiver:
     source, target, stock = TARGETS[name]
     server = LocalReceiver(env={"OKTA_HOOK_SECRET": DEV_SECRET}, source=source, target=target,
-                           executable=stock_functions_framework() if stock else None)
+                           executable=stock_functions_framework() if stock else None,
+                           log_dir=LOG_DIR)
     return server.start()
 
 

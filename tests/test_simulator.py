@@ -334,3 +334,12 @@ def test_make_smoke_without_the_pulumi_cli_says_what_to_do(tmp_path):
                           timeout=60)
     assert done.returncode == 2
     assert "make smoke needs the Pulumi CLI" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_local_receiver_keeps_its_log_where_it_is_told(tmp_path):
+    """The bench keeps the servers' logs in memory (/dev/shm): the file must go where it says."""
+    with LocalReceiver(log_dir=str(tmp_path)) as server:
+        [log_file] = tmp_path.glob("receiver-*.log")
+        okta_rules.verify(server.url, DEV_SECRET)
+        assert server.wait_for_records(lambda r: "verification" in r["message"])
+        assert "Answered Okta's event hook verification challenge." in log_file.read_text()

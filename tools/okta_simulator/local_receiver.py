@@ -32,9 +32,10 @@ class LocalReceiver:
     """A functions-framework process serving the receiver; use it as a context manager."""
 
     def __init__(self, env: dict | None = None, source: Path = SOURCE, target: str = TARGET,
-                 executable: Path | None = None):
+                 executable: Path | None = None, log_dir: str | None = None):
         """`executable`: another installation's functions-framework (the bench's stock one);
-        by default this environment's."""
+        by default this environment's. `log_dir`: where the stdout file goes (the bench puts it
+        in memory); by default the temporary directory."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._env = {"OKTA_HOOK_SECRET": DEV_SECRET} if env is None else env
@@ -43,7 +44,7 @@ class LocalReceiver:
             "--source", str(source), "--target", target,
             "--host", "127.0.0.1", "--port", str(self.port),
         ]
-        self._log = tempfile.NamedTemporaryFile(prefix="receiver-", suffix=".log")
+        self._log = tempfile.NamedTemporaryFile(prefix="receiver-", suffix=".log", dir=log_dir)
         self._process = None
 
     def start(self, timeout: float = 30.0) -> "LocalReceiver":
