@@ -9,6 +9,7 @@ The provider is serialized into the stack's state by Pulumi and run from there, 
 it uses inside its methods and relies on the standard library only.
 """
 
+import contextlib
 import inspect
 
 import pulumi
@@ -20,21 +21,26 @@ WATCHED = ("url", "timeoutSeconds", "pollSeconds")
 DEFAULT_POLL_SECONDS = 5.0
 
 
+@contextlib.contextmanager
 def stored_by_value(cls):
-    """Make dill store `cls` and its methods by value, code included.
+    """While in the block, make dill store `cls` and its methods by value, code included.
 
     Pulumi pickles a dynamic provider with dill, which stores classes and functions of importable
     modules by reference; Pulumi's provider host cannot import infra/ (pulumi/pulumi#7453).
-    What appears to come from __main__ and cannot be found there is stored by value.
+    What appears to come from __main__ and cannot be found there is stored by value. Only for the
+    pickling: everywhere else the class keeps its real module (tracebacks, tests, tools).
     """
-    cls.__module__ = "__main__"
-    for member in vars(cls).values():
-        if inspect.isfunction(member):
-            member.__module__ = "__main__"
-    return cls
+    members = [cls, *(m for m in vars(cls).values() if inspect.isfunction(m))]
+    modules = [member.__module__ for member in members]
+    for member in members:
+        member.__module__ = "__main__"
+    try:
+        yield
+    finally:
+        for member, module in zip(members, modules):
+            member.__module__ = module
 
 
-@stored_by_value
 class EndpointReadyProvider(ResourceProvider):
     def create(self, props):
         return CreateResult(id_=props["url"], outs={**props, **self._wait(props)})
@@ -89,6 +95,7 @@ class EndpointReady(pulumi.dynamic.Resource):
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  poll_seconds: float = DEFAULT_POLL_SECONDS,
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__(EndpointReadyProvider(), name,
-                         {"url": url, "timeoutSeconds": timeout_seconds,
-                          "pollSeconds": poll_seconds, "answered": None}, opts)
+        with stored_by_value(EndpointReadyProvider):  # Pulumi pickles it in __init__
+            super().__init__(EndpointReadyProvider(), name,
+                             {"url": url, "timeoutSeconds": timeout_seconds,
+                              "pollSeconds": poll_seconds, "answered": None}, opts)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import rfc7638
 from okta_simulator.local_receiver import LocalReceiver
-from stack_harness import INFRA
+from stack_harness import INFRA, deploy, reveal
 
 sys.path.insert(0, str(INFRA))
 from endpoint_ready import EndpointReadyProvider  # noqa: E402
@@ -111,22 +111,25 @@ def test_the_gate_waits_long_enough_for_iam_to_apply():
     assert DEFAULT_TIMEOUT_SECONDS >= 7 * 60  # Google: a grant can take seven minutes
 
 
-def test_the_provider_runs_after_pulumi_serializes_it_into_another_process():
+def test_the_provider_runs_after_pulumi_serializes_it_into_another_process(monkeypatch,
+                                                                            tmp_path):
     """Pulumi stores the provider in state with dill and runs it in a separate provider host,
-    where infra/ is not importable: it must work from the serialized bytes alone."""
-    from pulumi.dynamic.dynamic import serialize_provider
-
-    blob = serialize_provider(EndpointReadyProvider())
+    where infra/ is not importable: it must work from the bytes the program registers alone."""
+    gate = deploy(monkeypatch, tmp_path).one("pulumi-python:dynamic:Resource", "endpoint-ready")
+    blob = reveal(gate.inputs["__provider"])
     script = ("import base64, json, sys, dill\n"
-              "provider = dill.loads(base64.b64decode(sys.argv[1]))\n"
-              "print(json.dumps(provider.create(json.loads(sys.argv[2])).outs))\n")
+              "blob, props = sys.stdin.read().split()\n"
+              "provider = dill.loads(base64.b64decode(blob))\n"
+              "print(json.dumps(provider.create(json.loads(base64.b64decode(props))).outs))\n")
     with LocalReceiver() as receiver:
-        done = subprocess.run([sys.executable, "-I", "-c", script, blob,
-                               json.dumps(props(receiver.url))],
+        props_text = base64.b64encode(json.dumps(props(receiver.url)).encode()).decode()
+        done = subprocess.run([sys.executable, "-I", "-c", script], input=f"{blob} {props_text}",
                               capture_output=True, text=True, timeout=60, cwd="/")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["answered"] == 401
-    assert base64.b64decode(blob)  # really the serialized form
+    # Stored by value only for the pickling: the class keeps its module everywhere else.
+    assert EndpointReadyProvider.__module__ == EndpointReadyProvider._wait.__module__ == \
+        "endpoint_ready"
 
 
 @pytest.mark.parametrize("function_name",

@@ -56,8 +56,8 @@ PARTS = {
         "tests/test_receiver.py", "tests/test_receiver_parts.py", "tests/test_catch_up.py",
         "tests/test_catch_up_parts.py")),
     # __main__.py only composes the components; every line of it runs in every stack test.
-    # The provider test hands the pickled provider to another process on its command line:
-    # pickled with every mutant of its module, it is longer than a command line may be.
+    # The provider test hands the pickled provider to another process: under mutmut its methods
+    # call mutmut's dispatcher, a function of infra's module, which that process cannot import.
     "infra": Part("infra", "", (
         "tests/test_stack.py", "tests/test_stack_catch_up.py", "tests/test_infra_parts.py"),
         not_mutated=("__main__.py",), not_run=(
