@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import rfc7638
-from okta_simulator.local_receiver import LocalReceiver
+from okta_simulator.local_receiver import LocalReceiver, free_port
 from stack_harness import INFRA, deploy, reveal
 
 sys.path.insert(0, str(INFRA))
@@ -91,6 +91,33 @@ def test_reports_a_misconfigured_receiver_at_once(stub):
     with pytest.raises(Exception, match="live but misconfigured"):
         EndpointReadyProvider().create(props(stub.url, timeout=60))
     assert len(stub.script.received) == 1
+
+
+def test_waits_again_when_updated_and_keeps_the_new_inputs(stub):
+    stub.answer((401, b'{"error": "missing or wrong Authorization header"}'))
+    news = props(stub.url)
+    result = EndpointReadyProvider().update("id", props("https://old.example/"), news)
+    assert result.outs == {**news, "answered": 401}
+    assert len(stub.script.received) == 1
+
+
+def test_keeps_waiting_through_a_page_that_is_not_the_receiver(stub):
+    stub.answer((200, b"<html>Service starting</html>"),
+                (401, b'{"error": "missing or wrong Authorization header"}'))
+    assert EndpointReadyProvider().create(props(stub.url)).outs["answered"] == 401
+    assert len(stub.script.received) == 2
+
+
+def test_gives_up_naming_the_connection_error_when_nothing_listens():
+    url = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(Exception, match=r"within 0 s \(last answer: .*[Cc]onnection refused"):
+        EndpointReadyProvider().create(props(url, timeout=0.3))
+
+
+def test_a_front_end_that_never_answers_is_given_up_at_the_deadline(stub):
+    stub.answer((401, b'{"error": "too late"}', 30))
+    with pytest.raises(Exception, match=r"within 0 s \(last answer: timed out\)"):
+        EndpointReadyProvider().create(props(stub.url, timeout=0.3))
 
 
 def test_the_gate_changes_only_with_its_url_or_limits():

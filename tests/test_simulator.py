@@ -336,6 +336,8 @@ def test_make_smoke_without_the_pulumi_cli_says_what_to_do(tmp_path):
     assert "make smoke needs the Pulumi CLI" in done.stderr and "Traceback" not in done.stderr
 
 
+# --- the local receiver process ----------------------------------------------------------------
+
 def test_a_local_receiver_keeps_its_log_where_it_is_told(tmp_path):
     """The bench keeps the servers' logs in memory (/dev/shm): the file must go where it says."""
     with LocalReceiver(log_dir=str(tmp_path)) as server:
@@ -343,3 +345,37 @@ def test_a_local_receiver_keeps_its_log_where_it_is_told(tmp_path):
         okta_rules.verify(server.url, DEV_SECRET)
         assert server.wait_for_records(lambda r: "verification" in r["message"])
         assert "Answered Okta's event hook verification challenge." in log_file.read_text()
+        assert server.pid in [process.pid for process in server.processes()]
+        assert len(server.processes()) >= 2  # functions-framework and its gunicorn worker
+
+
+def test_a_local_receiver_runs_with_its_own_settings_only(monkeypatch):
+    """The shell's OKTA_ variables (a developer's real ones) never reach the process."""
+    monkeypatch.setenv("OKTA_HOOK_MAX_BODY_BYTES", "10")
+    with LocalReceiver() as server:
+        body = json.dumps(payloads.envelope(
+            [payloads.deactivation("Ann Lee", "ann.lee@example.com")])).encode()
+        assert okta_rules.deliver(server.url, DEV_SECRET, body).ok
+        assert server.wait_for_records(lambda r: r.get("login") == "ann.lee@example.com")
+
+
+def test_a_receiver_that_cannot_start_says_why(tmp_path):
+    broken = tmp_path / "main.py"
+    broken.write_bytes(b"import sys\nsys.stdout.buffer.write(b'not UTF-8: \\xff\\n')\n"
+                       b"raise SystemExit('the source is broken')\n")
+    with pytest.raises(RuntimeError, match=r"(?s)receiver exited with \d+:\n.*"
+                                           r"not UTF-8: \ufffd.*the source is broken"):
+        LocalReceiver(source=broken).start()
+
+
+def test_a_receiver_that_never_listens_is_stopped_at_the_deadline(tmp_path):
+    asleep = tmp_path / "main.py"
+    asleep.write_text("import time\ntime.sleep(60)\n")
+    server = LocalReceiver(source=asleep)
+    with pytest.raises(TimeoutError, match=rf"did not listen on port {server.port} within 1 s"):
+        server.start(timeout=1)
+    assert server._process.poll() is not None  # not left running
+
+
+def test_a_local_receiver_never_started_stops_quietly():
+    LocalReceiver().stop()

@@ -51,7 +51,7 @@ class LocalReceiver:
         # Only the given settings: none of the receiver's or the catch-up's from this shell.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_")}
         self._process = subprocess.Popen(
-            self._command, env={**inherited, **self._env, "PYTHONUNBUFFERED": "1"},
+            self._command, env={**inherited, **self._env},
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self._wait_until_listening(timeout)
         return self
