@@ -86,6 +86,14 @@ class StackMocks(pulumi.runtime.Mocks):
         return {}
 
 
+# Resource options that change what the engine does with a resource; the plan snapshot shows
+# those a resource sets (SDK versions, source positions and the like would only be noise).
+PLANNED_OPTIONS = ("protect", "provider", "providers", "deleteBeforeReplace", "ignoreChanges",
+                   "additionalSecretOutputs", "importId", "customTimeouts", "replaceOnChanges",
+                   "retainOnDelete", "aliases", "aliasSpecs", "deletedWith", "replace_with",
+                   "replacement_trigger", "hideDiffs", "hooks", "transforms")
+
+
 @dataclass
 class Registration:
     type: str
@@ -95,6 +103,7 @@ class Registration:
     dependencies: list
     additional_secret_outputs: list
     replacement_trigger: object
+    options: dict  # those of PLANNED_OPTIONS the resource sets, as the engine receives them
 
 
 class RecordingMonitor(MockMonitor):
@@ -112,8 +121,13 @@ class RecordingMonitor(MockMonitor):
             inputs=rpc.deserialize_properties(request.object),
             dependencies=list(request.dependencies),
             additional_secret_outputs=list(request.additionalSecretOutputs),
-            replacement_trigger=trigger))
+            replacement_trigger=trigger, options=self._options(request)))
         return response
+
+    @staticmethod
+    def _options(request) -> dict:
+        every = json_format.MessageToDict(request, preserving_proto_field_name=True)
+        return {key: every[key] for key in PLANNED_OPTIONS if every.get(key) not in (None, {})}
 
     @staticmethod
     def _mark_additional_secret_outputs(request, response) -> None:
@@ -218,7 +232,7 @@ def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **
 
 def plan_of(deployment: Deployment) -> dict:
     """Every resource the program registers, by URN (without the stack and project), with its
-    inputs and explicit dependencies, as the engine would receive them. Secrets show as [secret];
+    inputs, explicit dependencies and options, as the engine would receive them. Secrets show as [secret];
     values that change with the function's source or the mocks' random key show as placeholders,
     so the plan changes only when the program does."""
     sys.path.insert(0, str(INFRA))
@@ -248,7 +262,8 @@ def plan_of(deployment: Deployment) -> dict:
         return value
 
     plan = {short(r.urn): {"inputs": plain(r.inputs),
-                           "dependsOn": sorted(short(u) for u in r.dependencies)}
+                           "dependsOn": sorted(short(u) for u in r.dependencies),
+                           **({"options": r.options} if r.options else {})}
             for r in deployment.registrations}
     text = json.dumps(plan, sort_keys=True)
     for value, placeholder in placeholders.items():
