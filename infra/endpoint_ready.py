@@ -72,7 +72,7 @@ class EndpointReadyProvider(ResourceProvider):
                     status, body = response.status, response.read()
             except urllib.error.HTTPError as error:
                 status, body = error.code, error.read()
-            except OSError as error:
+            except OSError as error:  # no HTTP answer at all: refused, reset, timed out
                 status, body = None, str(error).encode()
             try:
                 answer = json.loads(body)
@@ -83,7 +83,7 @@ class EndpointReadyProvider(ResourceProvider):
             if status == 503 and isinstance(answer, dict) and "misconfigured" in str(answer):
                 raise Exception(f"the receiver at {url} is live but misconfigured; its "
                                 "CRITICAL log line in Cloud Logging says which setting is wrong")
-            last = f"HTTP {status}" if status else body.decode(errors="replace")[:200]
+            last = f"HTTP {status}" if status else body.decode()
             if time.monotonic() >= deadline:
                 raise Exception(f"{url} did not answer as the receiver within {timeout:.0f} s "
                                 f"(last answer: {last}). Is the function deployed and public?")

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 
 import pytest
@@ -88,9 +89,21 @@ def test_gives_up_with_the_last_answer_when_the_receiver_never_answers(stub):
 
 def test_reports_a_misconfigured_receiver_at_once(stub):
     stub.answer((503, b'{"error": "the receiver is misconfigured; see its logs"}'))
-    with pytest.raises(Exception, match="live but misconfigured"):
+    with pytest.raises(Exception) as raised:
         EndpointReadyProvider().create(props(stub.url, timeout=60))
+    assert str(raised.value) == (
+        f"the receiver at {stub.url} is live but misconfigured; its CRITICAL log line in "
+        "Cloud Logging says which setting is wrong")
     assert len(stub.script.received) == 1
+
+
+@pytest.mark.parametrize("other", [
+    (503, b"<html>Service Unavailable</html>"),  # Google's front end while the service starts
+    (404, b'{"error": "misconfigured route"}'),  # not our 503, whatever its words
+])
+def test_only_the_receivers_own_503_is_a_misconfiguration(stub, other):
+    stub.answer(other, (401, b'{"error": "missing or wrong Authorization header"}'))
+    assert EndpointReadyProvider().create(props(stub.url)).outs["answered"] == 401
 
 
 def test_waits_again_when_updated_and_keeps_the_new_inputs(stub):
@@ -116,8 +129,11 @@ def test_gives_up_naming_the_connection_error_when_nothing_listens():
 
 def test_a_front_end_that_never_answers_is_given_up_at_the_deadline(stub):
     stub.answer((401, b'{"error": "too late"}', 30))
+    began = time.monotonic()
     with pytest.raises(Exception, match=r"within 0 s \(last answer: timed out\)"):
         EndpointReadyProvider().create(props(stub.url, timeout=0.3))
+    # Not a timing test: a try that outlived the deadline would take its whole 10 s.
+    assert time.monotonic() - began < 5
 
 
 def test_the_gate_changes_only_with_its_url_or_limits():

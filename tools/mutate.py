@@ -34,7 +34,6 @@ MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
 # mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
 # output that never resolves) would hold a worker for good. pytest-timeout ends such a run; its
 # thread method, because a signal does not get the Pulumi SDK's event loop out of its wait.
-TEST_TIMEOUT_SECONDS = 20  # the slowest test here takes about 6 s, mostly waiting
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
 # Files at the root that tests read (the stack's project file, the pins, the simulator's script).
@@ -50,6 +49,12 @@ class Part:
     tests: tuple[str, ...]
     not_mutated: tuple[str, ...] = ()  # file globs, inside the folder
     not_run: tuple[str, ...] = ()  # tests that cannot run on mutmut's rewritten code
+    # A test running longer than this counts as a hang (detected); the slowest test of function/
+    # and the simulator waits about 6 s (Okta's 3 s, twice), of infra/ about 3 s under mutmut.
+    timeout_seconds: int = 20
+    # Mutants tested at once. infra/'s hanging mutants sleep, so more of them than cores keep
+    # the cores busy; the others' tests time Okta's 3 s, which a crowded machine would distort.
+    children: int = 2
 
 
 PARTS = {
@@ -80,7 +85,7 @@ PARTS = {
             "test_catch_up_config_errors_name_the_key",
             "test_the_okta_providers_environment_variables_give_the_org_too",
             "test_the_schedule_interval_is_the_longest_gap")),
-        "tests/test_infra_parts.py"),
+        "tests/test_infra_parts.py"), timeout_seconds=10, children=4,
         not_mutated=("__main__.py",), not_run=(
             "tests/test_infra_parts.py::"
             "test_the_provider_runs_after_pulumi_serializes_it_into_another_process",)),
@@ -161,7 +166,7 @@ def scratch_tree(part: Part) -> Path:
                           else []) + [f for f in FOLDERS if f != part.folder]
                          + list(ROOT_FILES)),
         tests=listed(part.tests),
-        pytest_args=listed([f"--timeout={TEST_TIMEOUT_SECONDS}", "--timeout-method=thread", *(
+        pytest_args=listed([f"--timeout={part.timeout_seconds}", "--timeout-method=thread", *(
             arg for test in part.not_run for arg in ("--deselect", test))])))
     return tree
 
@@ -214,8 +219,8 @@ def mutate(name: str, mutmut: Path, resume: bool = False) -> None:
     # mutated module (every mutant of every function in one file) took 0.9 s to compile each time.
     # mutmut switches mutants by an environment variable, so the files never change in a run.
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([str(mutmut), "run", "--max-children", "2"], cwd=tree, check=True,
-                   stdout=subprocess.DEVNULL, env=environment)
+    subprocess.run([str(mutmut), "run", "--max-children", str(PARTS[name].children)], cwd=tree,
+                   check=True, stdout=subprocess.DEVNULL, env=environment)
     statuses = results(mutmut, tree)
     equivalent = equivalent_mutants()
     print(f"\n## {name}/\n\n" + report(statuses, equivalent))
