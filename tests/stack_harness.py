@@ -232,9 +232,9 @@ def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **
 
 def plan_of(deployment: Deployment) -> dict:
     """Every resource the program registers, by URN (without the stack and project), with its
-    inputs, explicit dependencies and options, as the engine would receive them. Secrets show as [secret];
-    values that change with the function's source or the mocks' random key show as placeholders,
-    so the plan changes only when the program does."""
+    inputs, explicit dependencies and options, as the engine would receive them. Secrets show as
+    [secret]; values that change with the function's source or the mocks' random key show as
+    placeholders, so the plan changes only when the program does."""
     sys.path.insert(0, str(INFRA))
     try:
         from function_archive import function_archive

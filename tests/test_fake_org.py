@@ -59,6 +59,9 @@ def bearer(org, key) -> dict:
 def test_assertions_okta_would_refuse_are_refused(org, key, changes, status, error):
     reply = ask_token(org, assertion(org, key, **changes))
     assert (reply.status_code, reply.json()["error"]) == (status, error)
+    # OAuth 2.0's error shape (RFC 6749, 5.2), as Okta's token endpoint answers
+    assert set(reply.json()) == {"error", "error_description"}
+    assert reply.json()["error_description"]
 
 
 def test_a_replayed_assertion_another_key_or_scope_is_refused(org, key):
@@ -103,6 +106,20 @@ def test_polling_always_links_next_and_bounded_requests_end(org, key):
     bounded = requests.get(url, params={"since": "2000-01-01T00:00:00.000Z", "limit": 5,
                                         "until": "2999-01-01T00:00:00.000Z"}, headers=auth)
     assert len(bounded.json()) == 3 and "next" not in bounded.links
+
+
+def test_queued_answers_come_in_the_order_they_were_asked_for(org, key):
+    auth = bearer(org, key)
+    org.fail_next(503)
+    org.rate_limit_next(2)
+    statuses = [requests.get(f"{org.url}/api/v1/logs", headers=auth).status_code
+                for _ in range(4)]
+    assert statuses == [503, 429, 429, 200]
+
+
+def test_a_deployers_key_is_rsa_2048_as_okta_requires_for_private_key_jwt():
+    key, pem = fake_org.new_app_key()
+    assert key.key_size == 2048 and pem.startswith("-----BEGIN PRIVATE KEY-----")
 
 
 def test_429_carries_the_reset_time(org, key):

@@ -3,6 +3,7 @@ against a scripted stub."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -100,6 +101,30 @@ def test_no_secret_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.delenv("OKTA_HOOK_SECRET", raising=False)
     status, out, err = run(capsys, "verify", "http://127.0.0.1:9/", secret=None)
     assert status == 2 and "pass --secret or set OKTA_HOOK_SECRET" in err and out == ""
+
+
+def test_each_command_s_help_states_the_exit_statuses(capsys):
+    assert main(["deliver", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 when Okta would count the exchange as done" in out
+    assert "--secret" in out  # every command takes the secret
+
+
+def test_more_events_than_users_are_numbered_users(capsys, stub):
+    status, _, _ = run(capsys, "deliver", stub.url, "--user", "Ann Lee",
+                       "--login", "ann.lee@example.com", "--count", "3")
+    assert status == 0
+    events = json.loads(stub.script.received[0][2])["data"]["events"]
+    assert [(t["displayName"], t["alternateId"]) for e in events for t in e["target"]] == [
+        ("Ann Lee 1", "ann.lee+1@example.com"), ("Ann Lee 2", "ann.lee+2@example.com"),
+        ("Ann Lee 3", "ann.lee+3@example.com")]
+
+
+def test_a_simulated_user_is_shaped_as_okta_s_system_log_target():
+    [target] = payloads.deactivation("Ann Lee", "ann.lee@example.com")["target"]
+    assert set(target) == {"id", "type", "alternateId", "displayName", "detailEntry"}
+    assert re.fullmatch(r"00u[0-9a-f]{17}", target["id"])  # 20 characters, like Okta's ids
+    assert payloads.now().endswith("Z") and "+00:00" not in payloads.now()
 
 
 def test_unmatched_users_and_logins_are_a_usage_error(capsys):
@@ -256,6 +281,23 @@ def test_a_verification_must_echo_the_challenge(stub):
     assert not verdict.ok and "the answer is wrong" in verdict.summary
     method, headers, _ = stub.script.received[0]
     assert method == "GET" and len(headers["X-Okta-Verification-Challenge"]) >= 32
+
+
+def test_a_verification_is_the_get_okta_sends(stub):
+    stub.answer((200, b'{"verification": "something else"}'))
+    okta_rules.verify(stub.url, DEV_SECRET)
+    okta_rules.verify(stub.url, DEV_SECRET)
+    (method, first, _), (_, second, _) = stub.script.received
+    assert method == "GET"
+    assert first["Accept"] == "application/json" and first["Authorization"] == DEV_SECRET
+    challenges = {first["X-Okta-Verification-Challenge"], second["X-Okta-Verification-Challenge"]}
+    assert len(challenges) == 2  # a new one each time
+
+
+def test_a_refusal_that_is_not_utf8_is_still_shown(stub):
+    stub.answer((403, b"Forbidden \xff"))
+    verdict = okta_rules.deliver(stub.url, DEV_SECRET, b"{}")
+    assert "(Forbidden \ufffd)" in verdict.summary
 
 
 def test_a_verification_answered_with_something_other_than_json_fails(stub):
