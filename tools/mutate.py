@@ -85,7 +85,7 @@ PARTS = {
             "test_catch_up_config_errors_name_the_key",
             "test_the_okta_providers_environment_variables_give_the_org_too",
             "test_the_schedule_interval_is_the_longest_gap")),
-        "tests/test_infra_parts.py"), timeout_seconds=10, children=4,
+        "tests/test_infra_parts.py"), timeout_seconds=10, children=6,
         not_mutated=("__main__.py",), not_run=(
             "tests/test_infra_parts.py::"
             "test_the_provider_runs_after_pulumi_serializes_it_into_another_process",)),
