@@ -23,10 +23,11 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
 
-# Records the stack's plan anew (tests/__snapshots__/) after a change to infra/ that is meant.
+# Records the stack's plan and the simulator's deliveries anew (tests/__snapshots__/) after a
+# change to infra/ or tools/okta_simulator/payloads.py that is meant.
 snapshots: setup
-	$(BIN)/python -m pytest tests/test_stack.py -k test_the_plan_changes_only_on_purpose \
-	  --snapshot-update
+	$(BIN)/python -m pytest tests/test_stack.py tests/test_simulator.py \
+	  -k "test_the_plan_changes_only_on_purpose or test_the_simulated_deliveries" --snapshot-update
 
 run: setup
 	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"

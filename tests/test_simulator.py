@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from okta_simulator import demo, okta_rules, payloads
 from okta_simulator.__main__ import main
@@ -125,6 +126,26 @@ def test_a_simulated_user_is_shaped_as_okta_s_system_log_target():
     assert set(target) == {"id", "type", "alternateId", "displayName", "detailEntry"}
     assert re.fullmatch(r"00u[0-9a-f]{17}", target["id"])  # 20 characters, like Okta's ids
     assert payloads.now().endswith("Z") and "+00:00" not in payloads.now()
+
+
+def stable(document) -> dict:
+    """`document` with what changes on each call (ids, times) as placeholders."""
+    text = json.dumps(document, sort_keys=True)
+    text = re.sub(r'"(uuid|eventId)": "[0-9a-f-]{36}"', r'"\1": "<uuid>"', text)
+    text = re.sub(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"', '"<now>"', text)
+    return json.loads(re.sub(r'"00u[0-9a-f]{17}"', '"<user id>"', text))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: payloads.envelope([payloads.deactivation("Ann Lee", "ann.lee@example.com")]),
+    payloads.guide_preview,
+    lambda: payloads.failed_delivery([payloads.hook_target("who1", "okta-event-hook")],
+                                     "Connection refused"),
+], ids=["deactivation", "guide-preview", "failed-delivery"])
+def test_the_simulated_deliveries_change_only_on_purpose(snapshot, make):
+    """What the simulator sends is Okta's documented shape, nulls and all: a change to it is a
+    change to what every receiver test meets, so it shows here (`make snapshots` records it)."""
+    assert stable(make()) == snapshot(extension_class=JSONSnapshotExtension)
 
 
 def test_unmatched_users_and_logins_are_a_usage_error(capsys):
