@@ -194,27 +194,47 @@ def ask_dpop_token(org, key, dpop_proof: str):
 
 def test_a_proof_without_okta_s_nonce_gets_the_nonce_then_a_dpop_token(dpop_org, key, dpop_key):
     first = ask_dpop_token(dpop_org, key, proof(dpop_key, "POST", dpop_org.token_url))
-    assert (first.status_code, first.json()["error"]) == (400, "use_dpop_nonce")
+    assert (first.status_code, first.json()) == (400, {
+        "error": "use_dpop_nonce",
+        "error_description": "Authorization server requires nonce in DPoP proof."})
     nonce = first.headers["DPoP-Nonce"]
     second = ask_dpop_token(dpop_org, key, proof(dpop_key, "POST", dpop_org.token_url,
                                                  nonce=nonce))
     assert second.status_code == 200 and second.json()["token_type"] == "DPoP"
 
 
-@pytest.mark.parametrize("change", [
-    {"typ": "JWT"}, {"private": True}, {"htm": "GET"}, {"htu": "https://elsewhere.example/t"},
-    {"iat": int(time.time()) - 300}, {"jti": None}, {"htu": None},
+@pytest.mark.parametrize("change, says", [
+    ({"typ": "JWT"}, "The DPoP proof header is wrong."),
+    ({"private": True}, "The DPoP proof header is wrong."),
+    ({"htm": "GET"}, "The DPoP proof htm/htu/iat is wrong."),
+    ({"htu": "https://elsewhere.example/t"}, "The DPoP proof htm/htu/iat is wrong."),
+    ({"iat": int(time.time()) - 300}, "The DPoP proof htm/htu/iat is wrong."),
+    ({"jti": None}, "The DPoP proof is invalid."),
+    ({"htu": None}, "The DPoP proof is invalid."),
 ])
-def test_a_proof_okta_would_refuse_is_refused(dpop_org, key, dpop_key, change):
+def test_a_proof_okta_would_refuse_is_refused(dpop_org, key, dpop_key, change, says):
     bad = proof(dpop_key, "POST", dpop_org.token_url, nonce=dpop_org.dpop_nonce, **change)
     reply = ask_dpop_token(dpop_org, key, bad)
-    assert (reply.status_code, reply.json()["error"]) == (400, "invalid_dpop_proof")
+    assert (reply.status_code, reply.json()) == (
+        400, {"error": "invalid_dpop_proof", "error_description": says})
 
 
 def test_a_replayed_proof_is_refused(dpop_org, key, dpop_key):
     once = proof(dpop_key, "POST", dpop_org.token_url, nonce=dpop_org.dpop_nonce)
     assert ask_dpop_token(dpop_org, key, once).status_code == 200
-    assert ask_dpop_token(dpop_org, key, once).json()["error"] == "invalid_dpop_proof"
+    again = ask_dpop_token(dpop_org, key, once)
+    assert (again.status_code, again.json()) == (400, {
+        "error": "invalid_dpop_proof", "error_description": "The DPoP proof was used already."})
+
+
+def test_a_proof_may_be_signed_with_an_rsa_key_too(dpop_org, key):
+    """RS256 as well as ES256 (the catch-up signs with ES256)."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    claims = {"htm": "POST", "htu": dpop_org.token_url, "iat": int(time.time()),
+              "jti": str(uuid.uuid4()), "nonce": dpop_org.dpop_nonce}
+    signed = jwt.encode(claims, key, algorithm="RS256", headers={"typ": "dpop+jwt", "jwk": jwk})
+    reply = ask_dpop_token(dpop_org, key, signed)
+    assert reply.status_code == 200 and reply.json()["token_type"] == "DPoP"
 
 
 def dpop_token(org, key, dpop_key) -> str:
@@ -290,6 +310,9 @@ def test_every_answer_carries_okta_s_rate_limit_headers(org, key):
 
 
 def test_a_proof_key_s_thumbprint_is_rfc_7638_s():
-    """The fake binds a DPoP token to the thumbprint of the proof's key; RFC 7638's example."""
+    """The fake binds a DPoP token to the thumbprint of the proof's key: RFC 7638's RSA example
+    and RFC 9449's EC one, other members (alg, kid, use) left out as the RFC says."""
     jwk = {"kty": "RSA", "n": rfc7638.N, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
     assert fake_org._thumbprint(jwk) == rfc7638.THUMBPRINT
+    ec_jwk = {"kty": "EC", "x": rfc7638.EC_X, "y": rfc7638.EC_Y, "crv": "P-256", "use": "sig"}
+    assert fake_org._thumbprint(ec_jwk) == rfc7638.EC_THUMBPRINT
