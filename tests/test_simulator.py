@@ -441,8 +441,9 @@ def test_a_local_receiver_keeps_its_log_where_it_is_told(tmp_path):
         okta_rules.verify(server.url, DEV_SECRET)
         assert server.wait_for_records(lambda r: "verification" in r["message"])
         assert "Answered Okta's event hook verification challenge." in log_file.read_text()
-        assert server.pid in [process.pid for process in server.processes()]
-        assert len(server.processes()) >= 2  # functions-framework and its gunicorn worker
+        server_process, *workers = server.processes()
+        assert server_process.pid == server.pid  # functions-framework, then gunicorn's worker
+        assert [worker.ppid() for worker in workers] == [server.pid]
 
 
 def test_a_local_receiver_runs_with_its_own_settings_only(monkeypatch):
