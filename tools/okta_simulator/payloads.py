@@ -67,7 +67,7 @@ def failed_delivery(targets: list, reason: str | None = None,
                     outcome: str | None = "FAILURE") -> dict:
     """Okta's System Log record of an event hook delivery it gave up on; `outcome=None` for a
     record that carries none."""
-    event = system_log_event("event_hook.delivery", targets, result="FAILURE")
+    event = system_log_event("event_hook.delivery", targets)
     event.update(displayMessage=display_message, actor=OKTA_SYSTEM, legacyEventType=None,
                  outcome=outcome and {"result": outcome, "reason": reason})
     return event
