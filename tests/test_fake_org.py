@@ -316,3 +316,127 @@ def test_a_proof_key_s_thumbprint_is_rfc_7638_s():
     assert fake_org._thumbprint(jwk) == rfc7638.THUMBPRINT
     ec_jwk = {"kty": "EC", "x": rfc7638.EC_X, "y": rfc7638.EC_Y, "crv": "P-256", "use": "sig"}
     assert fake_org._thumbprint(ec_jwk) == rfc7638.EC_THUMBPRINT
+
+
+# --- Okta's answers, word for word --------------------------------------------------------------
+# What the catch-up shows an operator of a refusal is Okta's error object (errorCode, errorSummary)
+# or OAuth error (error, error_description): the fake answers in exactly those shapes.
+
+def test_api_refusals_carry_okta_s_error_objects(org, key):
+    logs = f"{org.url}/api/v1/logs"
+    reply = requests.get(logs)
+    assert (reply.status_code, reply.json()) == (401, {
+        "errorCode": "E0000011", "errorSummary": "Invalid token provided"})
+    assert reply.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    reply = requests.get(logs, headers={"Authorization": "DPoP made-up"})
+    assert reply.headers["WWW-Authenticate"] == 'DPoP error="invalid_token"'
+    auth = bearer(org, key)
+    reply = requests.get(logs, params={"filter": "nonsense"}, headers=auth)
+    assert (reply.status_code, reply.json()) == (400, {
+        "errorCode": "E0000031", "errorSummary": "Invalid search criteria."})
+    org.rate_limit_next()
+    reply = requests.get(logs, headers=auth)
+    assert (reply.status_code, reply.json()) == (429, {
+        "errorCode": "E0000047",
+        "errorSummary": "API call exceeded rate limit due to too many requests."})
+    assert reply.headers["X-Rate-Limit-Remaining"] == "0"
+    org.fail_next(500)
+    reply = requests.get(logs, headers=auth)
+    assert (reply.status_code, reply.json()) == (500, {
+        "errorCode": "E0000009", "errorSummary": "Internal Server Error"})
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/users"), ("POST", "/api/v1/logs"), ("GET", "/oauth2/v1/token")])
+def test_other_endpoints_and_methods_are_okta_s_404(org, method, path):
+    reply = requests.request(method, f"{org.url}{path}")
+    assert (reply.status_code, reply.json()) == (404, {
+        "errorCode": "E0000022", "errorSummary": "The endpoint does not exist."})
+
+
+@pytest.mark.parametrize("form, says", [
+    ({"grant_type": "password"}, "Only client_credentials here."),
+    ({"client_assertion": None}, "A client assertion is required."),
+    ({"client_assertion": "not.a.jwt"}, "The client_assertion signature or claims are invalid."),
+    ({"iss": "0oa1someone0else0001"}, "The client_assertion iss/sub are wrong."),
+    ({"exp": int(time.time()) + 7200}, "The client_assertion expires too late."),
+    ({"scope": "okta.users.read"}, "The requested scope is not granted."),
+])
+def test_token_refusals_say_why(org, key, form, says):
+    claims = {k: form.pop(k) for k in ("iss", "exp") if k in form}
+    data = {"grant_type": "client_credentials", "scope": "okta.logs.read",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion(org, key, **claims), **form}
+    reply = requests.post(org.token_url, data={k: v for k, v in data.items() if v is not None})
+    assert reply.json()["error_description"] == says
+
+
+def test_a_replayed_assertion_is_401_invalid_client_saying_so(org, key):
+    once = assertion(org, key)
+    ask_token(org, once)
+    reply = ask_token(org, once)
+    assert (reply.status_code, reply.json()) == (401, {
+        "error": "invalid_client", "error_description": "The client_assertion was used already."})
+
+
+def test_a_dpop_org_says_the_proof_is_missing(key):
+    with FakeOktaOrg(CLIENT_ID, key.public_key(), require_dpop=True) as org:
+        reply = ask_token(org, assertion(org, key))
+    assert reply.json()["error_description"] == "The DPoP proof JWT header is missing."
+
+
+def test_a_token_answer_is_okta_s(org, key):
+    reply = ask_token(org, assertion(org, key))
+    body = reply.json()
+    assert body == {"token_type": "Bearer", "expires_in": 3600, "scope": "okta.logs.read",
+                    "access_token": body["access_token"]}
+    assert len(body["access_token"]) == 43  # 32 random bytes
+    assert org.token_forms[-1]["grant_type"] == "client_credentials"
+
+
+def test_a_page_is_100_events_unless_asked_and_1000_at_most(org, key):
+    events = [payloads.deactivation(f"U {i}", f"u{i}@example.com") for i in range(1001)]
+    org.add(*events)
+    auth, logs = bearer(org, key), f"{org.url}/api/v1/logs"
+    assert len(requests.get(logs, headers=auth).json()) == 100
+    assert len(requests.get(logs, params={"limit": 5000}, headers=auth).json()) == 1000
+
+
+def test_a_bounded_request_that_fits_one_page_has_no_next_link(org, key):
+    org.add(*[payloads.deactivation(f"U {i}", f"u{i}@example.com") for i in range(2)])
+    reply = requests.get(f"{org.url}/api/v1/logs", headers=bearer(org, key), params={
+        "since": "2000-01-01T00:00:00.000Z", "until": "2999-01-01T00:00:00.000Z", "limit": 2})
+    assert len(reply.json()) == 2 and "next" not in reply.links
+    assert reply.links["self"]["url"].startswith(f"{org.url}/api/v1/logs?")
+
+
+def test_an_empty_polling_page_keeps_its_cursor(org, key):
+    org.add(payloads.deactivation("Ann Lee", "ann.lee@example.com"))
+    auth, logs = bearer(org, key), f"{org.url}/api/v1/logs"
+    first = requests.get(logs, headers=auth)
+    caught_up = requests.get(first.links["next"]["url"], headers=auth)
+    assert caught_up.json() == []
+    assert caught_up.links["next"]["url"] == first.links["next"]["url"]  # same cursor: poll again
+
+
+def test_the_org_records_each_request_as_it_arrives(org, key):
+    bearer(org, key)
+    requests.get(f"{org.url}/api/v1/logs?limit=1", headers={"Authorization": "Bearer x"})
+    (method, path, _), (api_method, api_path, headers) = org.requests
+    assert (method, path, api_method, api_path) == (
+        "POST", "/oauth2/v1/token", "GET", "/api/v1/logs?limit=1")
+    assert headers["Authorization"] == "Bearer x"
+    assert org.api_requests() == [org.requests[1]]
+    assert len(org.request_times) == 2 and org.request_times[0] <= org.request_times[1]
+
+
+def test_an_api_that_wants_a_nonce_answers_as_okta_does(key, dpop_key):
+    with FakeOktaOrg(CLIENT_ID, key.public_key(), require_dpop=True, api_nonce=True) as org:
+        token, logs = dpop_token(org, key, dpop_key), f"{org.url}/api/v1/logs"
+        reply = requests.get(logs, headers={
+            "Authorization": f"DPoP {token}",
+            "DPoP": proof(dpop_key, "GET", logs, ath=ath_of(token))})
+    assert (reply.status_code, reply.json()) == (401, {
+        "errorCode": "E0000011", "errorSummary": "Nonce required"})
+    assert reply.headers["WWW-Authenticate"] == 'DPoP error="use_dpop_nonce"'
+    assert reply.headers["DPoP-Nonce"] == org.api_nonce
