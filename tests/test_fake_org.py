@@ -363,10 +363,11 @@ def test_other_endpoints_and_methods_are_okta_s_404(org, method, path):
     ({"scope": "okta.users.read"}, "The requested scope is not granted."),
 ])
 def test_token_refusals_say_why(org, key, form, says):
-    claims = {k: form.pop(k) for k in ("iss", "exp") if k in form}
+    claims = {k: v for k, v in form.items() if k in ("iss", "exp")}
     data = {"grant_type": "client_credentials", "scope": "okta.logs.read",
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion(org, key, **claims), **form}
+            "client_assertion": assertion(org, key, **claims),
+            **{k: v for k, v in form.items() if k not in claims}}
     reply = requests.post(org.token_url, data={k: v for k, v in data.items() if v is not None})
     assert reply.json()["error_description"] == says
 
