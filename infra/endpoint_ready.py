@@ -66,9 +66,9 @@ class EndpointReadyProvider(ResourceProvider):
         while True:
             # Each try ends by the deadline, and within 10 s: a front end that accepts and never
             # answers must neither hold `pulumi up` past it nor use up the window in one try.
-            left = min(10.0, max(deadline - time.monotonic(), 0.1))
+            try_seconds = min(10.0, max(deadline - time.monotonic(), 0.1))
             try:
-                with urllib.request.urlopen(url, timeout=left) as response:
+                with urllib.request.urlopen(url, timeout=try_seconds) as response:
                     status, body = response.status, response.read()
             except urllib.error.HTTPError as error:
                 status, body = error.code, error.read()

@@ -101,9 +101,15 @@ class Registration:
     urn: str
     inputs: dict  # secrets still wrapped: see is_secret()
     dependencies: list
-    additional_secret_outputs: list
-    replacement_trigger: object
     options: dict  # those of PLANNED_OPTIONS the resource sets, as the engine receives them
+
+    @property
+    def additional_secret_outputs(self) -> list:
+        return self.options.get("additionalSecretOutputs", [])
+
+    @property
+    def replacement_trigger(self):
+        return self.options.get("replacement_trigger")
 
 
 class RecordingMonitor(MockMonitor):
@@ -114,14 +120,10 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         self._mark_additional_secret_outputs(request, response)
-        trigger = (json_format.MessageToDict(request.replacement_trigger)
-                   if request.HasField("replacement_trigger") else None)
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=response.urn,
             inputs=rpc.deserialize_properties(request.object),
-            dependencies=list(request.dependencies),
-            additional_secret_outputs=list(request.additionalSecretOutputs),
-            replacement_trigger=trigger, options=self._options(request)))
+            dependencies=list(request.dependencies), options=self._options(request)))
         return response
 
     @staticmethod

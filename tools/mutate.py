@@ -31,9 +31,6 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "build" / "mutate"
 VENV = WORK / "venv"
 MUTMUT = ("mutmut==3.8.1", "pytest-timeout==2.4.0")
-# mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a Pulumi
-# output that never resolves) would hold a worker for good. pytest-timeout ends such a run; its
-# thread method, because a signal does not get the Pulumi SDK's event loop out of its wait.
 EQUIVALENT = REPO / "tools" / "mutate-equivalent.txt"
 FOLDERS = ("function", "infra", "tools", "tests")
 # Files at the root that tests read (the stack's project file, the pins, the simulator's script).
@@ -51,6 +48,9 @@ class Part:
     not_run: tuple[str, ...] = ()  # tests that cannot run on mutmut's rewritten code
     # A test running longer than this counts as a hang (detected); the slowest test of function/
     # and the simulator waits about 6 s (Okta's 3 s, twice), of infra/ about 2 s under mutmut.
+    # mutmut's own timeout counts CPU seconds: a mutant that leaves a test waiting forever (a
+    # Pulumi output that never resolves) would hold a worker for good. pytest-timeout ends such a
+    # run; its thread method, because a signal does not get the Pulumi SDK's event loop out.
     timeout_seconds: int = 20
     # Mutants tested at once. infra/'s hanging mutants sleep, so three per core keep the cores
     # busy (its slowest test, three times slower, is still well inside its timeout); the others'
