@@ -91,11 +91,6 @@ class ServedCatchUp:
         return self.server.log_records()
 
 
-def token_calls(org) -> list[tuple]:
-    """The requests the fake org's token endpoint received."""
-    return [r for r in org.requests if r[1] == "/oauth2/v1/token"]
-
-
 def lines(instance, action: str) -> list[dict]:
     return [r for r in instance.log_records() if r.get("action") == action]
 
@@ -211,7 +206,7 @@ def test_a_second_pass_adds_nothing_cloud_logging_would_show(org, catch_up):
     written = lines(catch_up, "user.deactivated")
     assert len(written) == 6  # written again: nothing is remembered between passes...
     assert {(r[INSERT_ID], r["timestamp"]) for r in written} == first  # ...and shown once
-    assert len(token_calls(org)) == 1  # token reused
+    assert len(org.token_requests()) == 1  # token reused
 
 
 def test_brief_5xx_answers_are_retried(org, catch_up):
@@ -353,11 +348,11 @@ def test_a_service_app_that_requires_dpop_gets_proofs_with_okta_s_nonce(make_cat
         assert summary["dpop"] is True and summary["usersLogged"] == 1
         # Plain first (Okta says a proof is missing), then a proof (Okta hands out its nonce),
         # then a proof with the nonce.
-        assert ["DPoP" in headers for _, _, headers in token_calls(org)] == [False, True, True]
+        assert ["DPoP" in headers for _, _, headers in org.token_requests()] == [False, True, True]
         for _, _, headers in org.api_requests():
             assert headers["Authorization"].startswith("DPoP ") and headers["DPoP"]
         assert client.post("/").status_code == 200  # the DPoP-bound token is reused
-        assert len(token_calls(org)) == 3
+        assert len(org.token_requests()) == 3
 
 
 def test_a_system_log_that_wants_a_dpop_nonce_gets_it_on_the_next_request(make_catch_up,
@@ -451,7 +446,7 @@ def test_a_token_okta_no_longer_honours_is_replaced_once(make_catch_up, org, app
     org.tokens.clear()  # revoked, or expired early: the API answers 401 invalid_token
     reply = client.post("/")
     assert reply.status_code == 200 and reply.get_json()["usersLogged"] == 1
-    assert len(token_calls(org)) == 2
+    assert len(org.token_requests()) == 2
 
 
 def test_a_token_refused_twice_is_a_502_not_a_loop(make_catch_up, org, app_key, monkeypatch):
@@ -625,14 +620,14 @@ def test_a_refusal_without_okta_s_words_gives_the_status_alone(warm_client, org)
 def test_a_401_without_a_challenge_gets_a_new_token(warm_client, org):
     org.answers_ahead.append((401, {"errorCode": "E0000011"}, {}))
     assert warm_client.post("/").status_code == 200
-    assert len(token_calls(org)) == 2
+    assert len(org.token_requests()) == 2
 
 
 def test_a_token_refusal_not_about_dpop_is_not_retried(make_catch_up, org, app_key):
     org.answers_ahead.append((400, {"error": "invalid_scope", "error_description": "The "
                                     "requested scope is invalid."}, {}))
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and len(token_calls(org)) == 1
+    assert reply.status_code == 502 and len(org.token_requests()) == 1
     assert reply.get_json()["error"].endswith("HTTP 400 (invalid_scope; The requested scope is "
                                               "invalid.)")
 
@@ -643,7 +638,7 @@ def test_a_token_endpoint_that_keeps_changing_its_nonce_is_tried_three_times(mak
                           (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n2"}),
                           (400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": "n3"})]
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and len(token_calls(org)) == 3
+    assert reply.status_code == 502 and len(org.token_requests()) == 3
     assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
 
 
@@ -655,7 +650,7 @@ def test_a_dpop_proof_refused_with_the_nonce_okta_gave_ends_the_attempt(make_cat
     org.answers_ahead += [(400, {"error": "invalid_dpop_proof"}, nonce),
                           (400, {"error": "use_dpop_nonce"}, nonce)]
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
-    assert reply.status_code == 502 and len(token_calls(org)) == 2
+    assert reply.status_code == 502 and len(org.token_requests()) == 2
     assert reply.get_json()["error"].endswith("HTTP 400 (use_dpop_nonce)")
     second = jwt.decode(org.requests[1][2]["DPoP"], options={"verify_signature": False})
     assert second["nonce"] == "nonce-1"
@@ -671,14 +666,14 @@ def test_a_token_about_to_expire_is_renewed_before_use(make_catch_up, org, app_k
     org.token_lifetime = 50  # within the client's minute of margin
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert len(token_calls(org)) == 2
+    assert len(org.token_requests()) == 2
 
 
 def test_a_token_with_more_than_a_minute_left_is_reused(make_catch_up, org, app_key):
     org.token_lifetime = 70
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert len(token_calls(org)) == 1
+    assert len(org.token_requests()) == 1
 
 
 def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_catch_up, org,
@@ -688,7 +683,7 @@ def test_a_token_whose_lifetime_okta_does_not_state_is_kept_five_minutes(make_ca
                                     "expires_in": "an hour"}, {}))
     client = make_catch_up(**env_for(org.url, app_key))
     assert [client.post("/").status_code for _ in range(2)] == [200, 200]
-    assert len(token_calls(org)) == 1
+    assert len(org.token_requests()) == 1
 
 
 @pytest.mark.parametrize("answer, status, error", [

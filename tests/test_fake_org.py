@@ -395,6 +395,6 @@ def test_the_org_records_each_request_as_it_arrives(org, key):
     assert (method, path, api_method, api_path) == (
         "POST", "/oauth2/v1/token", "GET", "/api/v1/logs?limit=1")
     assert headers["Authorization"] == "Bearer x"
-    assert org.api_requests() == [org.requests[1]]
+    assert org.api_requests() == [org.requests[1]] and org.token_requests() == [org.requests[0]]
     assert len(org.request_times) == 2 and org.request_times[0] <= org.request_times[1]
 

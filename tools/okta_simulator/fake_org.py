@@ -94,6 +94,9 @@ class FakeOktaOrg:
     def api_requests(self) -> list[tuple]:
         return [r for r in self.requests if r[1].startswith("/api/v1/logs")]
 
+    def token_requests(self) -> list[tuple]:
+        return [r for r in self.requests if r[1] == "/oauth2/v1/token"]
+
     # --- the token endpoint ---------------------------------------------------------------------
 
     def token(self, form: dict, headers) -> tuple:
