@@ -9,6 +9,7 @@ from asgi_calls import call
 from conftest import PREVIOUS_SECRET
 from helpers import auth, deactivations, pinned_insert_id, post
 from okta_hook import events
+from okta_hook.receiver import ACKNOWLEDGED
 from okta_simulator import payloads
 
 CHALLENGE = "Pd0XpC1t4hRzW3VZ8ZnIlA"
@@ -244,6 +245,16 @@ def test_a_deactivation_logs_the_users_name_and_login(client, log):
     assert line["published"] == event["published"]
     assert line["eventType"] == "user.lifecycle.deactivate"
     assert line["outcome"] == "SUCCESS"
+
+
+def test_every_acknowledgement_is_the_same_empty_200_and_stays_so(client):
+    """The 200 is one Response made at import; nothing on the way out may change it."""
+    for _ in range(3):
+        reply = post(client, john_doe_delivery())
+        assert (reply.status_code, reply.content) == (200, b"")
+        assert reply.headers == {"content-length": "0"}
+    assert (ACKNOWLEDGED.status_code, ACKNOWLEDGED.body) == (200, b"")
+    assert ACKNOWLEDGED.raw_headers == [(b"content-length", b"0")]
 
 
 def test_a_batch_logs_every_user_and_every_user_target(client, log):
