@@ -382,6 +382,22 @@ def test_the_demo_passes_and_shows_each_step_as_it_should(capsys):
     assert "\n".join(comparable(line) for line in shown.split("\n")) == DEMO_OUTPUT
 
 
+def test_a_demo_whose_steps_fail_says_which_and_exits_1(capsys, monkeypatch):
+    """Okta holding a secret the receiver does not know: verification and John Doe's delivery are
+    refused, so no line shows and Jane Roe's late delivery cannot match the catch-up's line."""
+    monkeypatch.setattr(demo, "DEV_SECRET", "Basic c29tZTpvdGhlci1zZWNyZXQ=")  # some:other-secret
+    monkeypatch.setattr(demo, "WAIT_SECONDS", 0.5)
+    assert demo.main() == 1
+    shown = capsys.readouterr().out
+    steps = dict(re.findall(r"^\[(\d)\] .*\n((?:    .*\n)*)", shown, re.M))
+    assert steps["1"].startswith("    NOT VERIFIED  HTTP 401")
+    assert steps["2"].startswith("    DROPPED  HTTP 401")
+    assert steps["3"] == ""  # no line to show
+    assert steps["4"].startswith("    REFUSED  HTTP 401")
+    assert "The hook writes the same insertId for Jane Roe's event: NO" in steps["6"]
+    assert shown.endswith("\nReceivers stopped. 4 step(s) failed.\n")
+
+
 def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
     """`make smoke` against a deployed stack, with the receiver standing in for the deployment
     and a stand-in `pulumi` answering the two questions the target asks (no Pulumi CLI here)."""

@@ -20,6 +20,8 @@ WRONG_SECRET = "Basic bm90OnRoZS1zZWNyZXQ="  # not:the-secret
 INSERT_ID = "logging.googleapis.com/insertId"
 CLIENT_ID = "0oa1demo0catchup0001"
 HOOK_ID, HOOK_NAME = "who1demo0hook000001", "okta-event-hook"
+# How long a step waits for the log line it shows; a line that never comes fails the step.
+WAIT_SECONDS = 10.0
 
 
 def step(number: int, text: str) -> None:
@@ -49,7 +51,8 @@ def main() -> int:
 
         step(3, "The receiver's structured log line (Cloud Logging format)")
         lines = receiver.wait_for_records(
-            lambda r: r.get("eventId") == delivery["eventId"] and r.get("login"))
+            lambda r: r.get("eventId") == delivery["eventId"] and r.get("login"),
+            timeout=WAIT_SECONDS)
         for line in lines:
             show(line)
         failures += len(lines) != 1
@@ -93,7 +96,8 @@ def catch_up_act(hook: LocalReceiver) -> int:
                   f"{summary.get('deliveryFailures')} failed delivery(ies) reported")
             recovered = catch_up.wait_for_records(
                 lambda r: r.get("uuid") == jane["uuid"]
-                or r.get("action") == "okta.event_hook.delivery_failed", count=2)
+                or r.get("action") == "okta.event_hook.delivery_failed", count=2,
+                timeout=WAIT_SECONDS)
         for line in sorted(recovered, key=lambda r: r["severity"] == "ERROR"):  # Jane first
             show(line)
         failures += reply.status != 200 or len(recovered) != 2
@@ -102,7 +106,8 @@ def catch_up_act(hook: LocalReceiver) -> int:
     # Cloud Logging shows one entry either way.
     late = payloads.envelope([jane])
     okta_rules.deliver(hook.url, DEV_SECRET, json.dumps(late).encode())
-    from_hook = hook.wait_for_records(lambda r: r.get("eventId") == late["eventId"])
+    from_hook = hook.wait_for_records(lambda r: r.get("eventId") == late["eventId"],
+                                      timeout=WAIT_SECONDS)
     same = [r.get(INSERT_ID) for r in from_hook] == [
         r.get(INSERT_ID) for r in recovered if r.get("action") == "user.deactivated"]
     print(f"    The hook writes the same insertId for Jane Roe's event: {'yes' if same else 'NO'}")
