@@ -286,8 +286,9 @@ def test_a_pass_reports_what_it_did_in_one_info_line(catch_up, org):
     since, until = (datetime.fromisoformat(summary[k]) for k in ("since", "until"))
     assert timedelta(minutes=120) <= until - since < timedelta(minutes=120, seconds=30)
     assert until <= datetime.now(timezone.utc)
-    seconds = summary["seconds"]
-    assert isinstance(seconds, float) and 0 < seconds < 30 and seconds == round(seconds, 3)
+    # Milliseconds: one time in ten a finer figure ends in 0 and looks the same, so five passes.
+    for seconds in [summary["seconds"], *(catch_up.run_pass()[1]["seconds"] for _ in range(4))]:
+        assert isinstance(seconds, float) and 0 < seconds < 30 and seconds == round(seconds, 3)
 
 
 def test_the_window_is_in_utc_whatever_the_host_s_time_zone(catch_up, org, monkeypatch):
