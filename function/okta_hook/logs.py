@@ -40,8 +40,8 @@ class together:
     """Write the lines logged inside the block in one write, when it ends (even by an
     exception). Each write is a system call, which sandboxed runtimes such as Cloud Run's make
     costly: a delivery of 1,000 events writes once, not 1,000 times. Lines are still whole and in
-    order, and are written before the caller answers. A class, not a generator: it runs on every
-    delivery, and contextlib's machinery costs several times the block's own work."""
+    order, and are written before the caller answers. A class, not a contextlib generator: it runs
+    on every delivery, and the generator's machinery cost about a microsecond more per block."""
 
     __slots__ = ("_lines", "_token")
 
