@@ -398,6 +398,29 @@ def test_a_demo_whose_steps_fail_says_which_and_exits_1(capsys, monkeypatch):
     assert shown.endswith("\nReceivers stopped. 4 step(s) failed.\n")
 
 
+def test_a_demo_whose_later_steps_fail_says_which_and_exits_1(capsys, monkeypatch, receiver):
+    """A receiver that takes any secret, a "down" hook that answers, and a catch-up whose key is
+    not the one the org knows: steps 4 to 6 fail, and the late delivery's line cannot match."""
+    monkeypatch.setattr(demo, "WRONG_SECRET", DEV_SECRET)
+    monkeypatch.setattr(demo, "free_port", lambda: int(receiver.url.split(":")[-1].strip("/")))
+    make_key = demo.new_app_key
+    monkeypatch.setattr(demo, "new_app_key", lambda: (make_key()[0], make_key()[1]))
+    monkeypatch.setattr(demo, "WAIT_SECONDS", 0.5)
+    assert demo.main() == 1
+    shown = capsys.readouterr().out
+    steps = dict(re.findall(r"^\[(\d)\] .*\n((?:    .*\n)*)", shown, re.M))
+    assert steps["1"].startswith("    VERIFIED") and steps["2"].startswith("    DELIVERED")
+    assert steps["3"].count("\n") == 1  # John Doe's line, shown
+    assert steps["4"].startswith("    NOT REFUSED  HTTP 200")
+    assert steps["5"].startswith("    DELIVERED  HTTP 200")
+    assert steps["6"] == (
+        '    HTTP 502: {"error":"Okta refused the catch-up\'s credentials: Okta refused an access '
+        'token: HTTP 401 (invalid_client; The client_assertion signature or claims are '
+        'invalid.)"}\n'
+        "    The hook writes the same insertId for Jane Roe's event: NO\n")
+    assert shown.endswith("\nReceivers stopped. 4 step(s) failed.\n")
+
+
 def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):
     """`make smoke` against a deployed stack, with the receiver standing in for the deployment
     and a stand-in `pulumi` answering the two questions the target asks (no Pulumi CLI here)."""

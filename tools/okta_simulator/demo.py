@@ -90,10 +90,14 @@ def catch_up_act(hook: LocalReceiver) -> int:
                "OKTA_EVENT_HOOK_ID": HOOK_ID}
         with LocalReceiver(env=env, target="okta_catch_up") as catch_up:
             reply = exchange(catch_up.url, "POST", {}, b"", timeout=60)
-            summary = json.loads(reply.body)
-            print(f"    HTTP {reply.status}: {summary.get('eventsRead')} event(s) read, "
-                  f"{summary.get('usersLogged')} user line(s), "
-                  f"{summary.get('deliveryFailures')} failed delivery(ies) reported")
+            if reply.status == 200:
+                summary = json.loads(reply.body)
+                print(f"    HTTP 200: {summary['eventsRead']} event(s) read, "
+                      f"{summary['usersLogged']} user line(s), "
+                      f"{summary['deliveryFailures']} failed delivery(ies) reported")
+            else:  # the catch-up's own JSON error, or whatever answered instead
+                answer = reply.body.decode(errors="replace").strip()
+                print(f"    HTTP {reply.status}: {answer[:300]}")
             recovered = catch_up.wait_for_records(
                 lambda r: r.get("uuid") == jane["uuid"]
                 or r.get("action") == "okta.event_hook.delivery_failed", count=2,
