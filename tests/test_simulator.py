@@ -382,6 +382,11 @@ def test_the_demo_passes_and_shows_each_step_as_it_should(capsys):
     assert "\n".join(comparable(line) for line in shown.split("\n")) == DEMO_OUTPUT
 
 
+def shown_steps(shown: str) -> dict:
+    """What the demo printed under each numbered step, by step number."""
+    return dict(re.findall(r"^\[(\d)\] .*\n((?:    .*\n)*)", shown, re.M))
+
+
 def test_a_demo_whose_steps_fail_says_which_and_exits_1(capsys, monkeypatch):
     """Okta holding a secret the receiver does not know: verification and John Doe's delivery are
     refused, so no line shows and Jane Roe's late delivery cannot match the catch-up's line."""
@@ -389,7 +394,7 @@ def test_a_demo_whose_steps_fail_says_which_and_exits_1(capsys, monkeypatch):
     monkeypatch.setattr(demo, "WAIT_SECONDS", 0.5)
     assert demo.main() == 1
     shown = capsys.readouterr().out
-    steps = dict(re.findall(r"^\[(\d)\] .*\n((?:    .*\n)*)", shown, re.M))
+    steps = shown_steps(shown)
     assert steps["1"].startswith("    NOT VERIFIED  HTTP 401")
     assert steps["2"].startswith("    DROPPED  HTTP 401")
     assert steps["3"] == ""  # no line to show
@@ -402,13 +407,13 @@ def test_a_demo_whose_later_steps_fail_says_which_and_exits_1(capsys, monkeypatc
     """A receiver that takes any secret, a "down" hook that answers, and a catch-up whose key is
     not the one the org knows: steps 4 to 6 fail, and the late delivery's line cannot match."""
     monkeypatch.setattr(demo, "WRONG_SECRET", DEV_SECRET)
-    monkeypatch.setattr(demo, "free_port", lambda: int(receiver.url.split(":")[-1].strip("/")))
+    monkeypatch.setattr(demo, "free_port", lambda: receiver.port)
     make_key = demo.new_app_key
     monkeypatch.setattr(demo, "new_app_key", lambda: (make_key()[0], make_key()[1]))
     monkeypatch.setattr(demo, "WAIT_SECONDS", 0.5)
     assert demo.main() == 1
     shown = capsys.readouterr().out
-    steps = dict(re.findall(r"^\[(\d)\] .*\n((?:    .*\n)*)", shown, re.M))
+    steps = shown_steps(shown)
     assert steps["1"].startswith("    VERIFIED") and steps["2"].startswith("    DELIVERED")
     assert steps["3"].count("\n") == 1  # John Doe's line, shown
     assert steps["4"].startswith("    NOT REFUSED  HTTP 200")
