@@ -2,7 +2,7 @@
 
 One source, two functions. `okta_event_hook` is public: Okta calls it (okta_hook/receiver.py).
 `okta_catch_up` is private: Cloud Scheduler calls it to read Okta's System Log for what the hook
-missed (okta_hook/catch_up.py). Each target reads its settings from the environment on its first
+missed (okta_hook/catch_up/). Each target reads its settings from the environment on its first
 request, so neither complains about the other's variables, and the catch-up's HTTP and JWT
 libraries are imported by the catch-up only: the hook's cold start does not pay for them.
 """
@@ -30,8 +30,8 @@ async def okta_event_hook(request):
 
 @functools.cache
 def catch_up():
-    from okta_hook.catch_up import CatchUp
-    from okta_hook.catch_up_settings import CatchUpSettings
+    from okta_hook.catch_up.handler import CatchUp
+    from okta_hook.catch_up.settings import CatchUpSettings
 
     return CatchUp(CatchUpSettings.from_environ(os.environ))
 

@@ -4,12 +4,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from okta_hook.catch_up_settings import (
+from okta_hook.catch_up.settings import (
     DEFAULT_LOOKBACK_MINUTES,
     MAX_LOOKBACK_MINUTES,
     CatchUpSettings,
 )
-from okta_hook.system_log import event_type_filter
+from okta_hook.catch_up.system_log import event_type_filter
 
 
 def pem(key, password: bytes | None = None) -> str:

@@ -14,16 +14,19 @@ from typing import Mapping
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from okta_hook.catch_up.limits import (
+    DEFAULT_LOOKBACK_MINUTES,
+    DEFAULT_MAX_SECONDS,
+    MAX_LOOKBACK_MINUTES,
+)
 from okta_hook.events import HANDLERS
 from okta_hook.settings import whole_number
 
-DEFAULT_LOOKBACK_MINUTES = 120
-# Okta keeps 90 days, but Cloud Logging does not ingest entries dated before its retention period
-# (30 days in the _Default bucket), and each line is dated by its event.
-MAX_LOOKBACK_MINUTES = 30 * 24 * 60
 DEFAULT_MAX_PAGES = 100  # of 1,000 events each
-DEFAULT_MAX_SECONDS = 240  # a pass stops reading after this, well inside the function's timeout
 MIN_RSA_BITS = 2048
+# gs://BUCKET/OBJECT: Cloud Storage's bucket naming rules (dots aside), an object name of at most
+# 1,024 bytes without line breaks. https://cloud.google.com/storage/docs/buckets#naming
+_CURSOR = re.compile(r"gs://([a-z0-9][a-z0-9_-]{1,61}[a-z0-9])/([^\r\n]{1,1024})")
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+")  # also keeps the filter well-formed
 _OKTA_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _ORG_URL_EXAMPLE = "the org's base URL, e.g. https://dev-123456.okta.com"
@@ -40,6 +43,7 @@ class CatchUpSettings:
     event_hook_id: str | None = None
     max_pages: int = DEFAULT_MAX_PAGES
     max_seconds: int = DEFAULT_MAX_SECONDS
+    cursor: tuple | None = None  # (bucket, object) of the cursor in Cloud Storage
     problems: tuple = ()
 
     @classmethod
@@ -72,6 +76,7 @@ class CatchUpSettings:
                                     10_000, problems),
             max_seconds=_whole_number(environ, "OKTA_CATCH_UP_MAX_SECONDS", DEFAULT_MAX_SECONDS,
                                       1, 3600, problems),
+            cursor=_cursor(environ.get("OKTA_CATCH_UP_CURSOR", ""), problems),
             problems=tuple(problems),
         )
 
@@ -96,6 +101,18 @@ def _org_url(value: str, problems: list) -> str:
         problems.append(f"{name} must use https (http is accepted for a loopback host only)")
         return ""
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _cursor(value: str, problems: list) -> tuple | None:
+    """(bucket, object) of gs://BUCKET/OBJECT; None when unset (a pass then remembers nothing)."""
+    if not value.strip():
+        return None
+    match = _CURSOR.fullmatch(value.strip())
+    if match is None or len(match.group(2).encode()) > 1024:
+        problems.append("OKTA_CATCH_UP_CURSOR must be gs://BUCKET/OBJECT, e.g. "
+                        "gs://my-cursor-bucket/okta-catch-up-cursor.json")
+        return None
+    return match.group(1), match.group(2)
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,0 +1,231 @@
+"""HTTP to Okta for the catch-up: bounded in time and bytes, Okta's rate-limit rule, a few retries.
+
+- Every exchange ends by the pass's deadline, headers and body included: a watchdog shuts the
+  socket when the deadline comes, however slowly Okta's bytes trickle in (a socket timeout only
+  bounds each read). One read waits at most READ_SECONDS, so a stalled connection is retried
+  while the pass still has time.
+- An answer larger than MAX_ANSWER_BYTES (after decompression) is no answer.
+- 429: wait until X-Rate-Limit-Reset (epoch seconds), as Okta's rate-limit guide says, then go on.
+- 5xx or no answer: retry with exponential backoff, then give up with OktaUnavailable.
+- Anything else is returned to the caller, which knows what a 4xx means for its request.
+- Each attempt is built anew by the caller (a fresh client assertion or DPoP proof each time).
+"""
+
+import socket
+import threading
+import time
+from typing import Callable, NamedTuple
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+USER_AGENT = "okta-event-hook-catch-up"
+CONNECT_SECONDS, READ_SECONDS = 5, 30
+RETRIES = 3  # after the first try, for a 5xx or no answer
+BACKOFF_SECONDS = 0.5  # doubled after each retry
+# A System Log page of 1,000 events measured 1.6 MB with Okta's documented event shape, and
+# 4.6 MB with every text field of each event at 1,024 characters (bench/catch_up.py --page-size
+# prints both); 32 MiB leaves room for larger events and stays small beside the function's memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+LONGEST_RESET_DIGITS = 12  # epoch seconds for the next 30,000 years; longer is not a time
+Build = Callable[[], tuple]  # -> (headers, form data or None), made anew for each attempt
+
+
+class OktaUnavailable(Exception):
+    """Okta could not be read (no answer, 5xx, or not what its API answers): try again later."""
+
+
+class OktaRefused(Exception):
+    """Okta answered and said no (credentials, scope, role): retrying will not help."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class OutOfTime(Exception):
+    """The pass's deadline came, or a wait would pass it. `reason` says which, in words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+    def sleep(self, seconds: float, why: str) -> None:
+        """Sleep `seconds`, or raise OutOfTime(why) if that would pass the deadline."""
+        if seconds > self.remaining():
+            raise OutOfTime(why)
+        time.sleep(max(seconds, 0))
+
+
+class Answer(NamedTuple):
+    """An HTTP answer read whole (within the limits)."""
+
+    status: int
+    headers: CaseInsensitiveDict
+    body: bytes
+    links: dict  # the Link header, parsed: {"next": {"url": ...}, ...}
+
+    def json(self):
+        """The body as JSON, or None if it is not JSON."""
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return None
+
+
+class OktaHttp:
+    def __init__(self):
+        self.session = requests.Session()  # kept across passes: one connection pool
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        adapter = _WatchedAdapter()
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.start_pass(Deadline(0))
+
+    def start_pass(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.rate_limited = 0  # 429 answers waited out in this pass
+
+    def send(self, method: str, url: str, build: Build) -> Answer:
+        backoff, failures = BACKOFF_SECONDS, 0
+        while True:
+            headers, data = build()
+            try:
+                answer = self._exchange(method, url, headers, data)
+            except _TooLarge:
+                raise OktaUnavailable(f"Okta's answer was larger than {MAX_ANSWER_BYTES} bytes; "
+                                      "it is not read") from None
+            except requests.RequestException as error:
+                if self.deadline.remaining() <= 0:
+                    raise OutOfTime(f"the time limit ({self.deadline.seconds:g} s), with Okta's "
+                                    "answer still to come") from None
+                problem = f"no answer from Okta ({type(error).__name__})"
+            else:
+                if answer.status == 429:
+                    self.rate_limited += 1
+                    wait = _seconds_until_reset(answer)
+                    self.deadline.sleep(wait, f"Okta's rate limit, which resets in {wait:.0f} s, "
+                                              "after the pass's time is up")
+                    continue
+                if answer.status < 500:
+                    return answer
+                problem = f"Okta answered HTTP {answer.status}"
+            failures += 1
+            if failures > RETRIES:
+                raise OktaUnavailable(f"{problem}, {failures} times")
+            try:
+                self.deadline.sleep(backoff, "")
+            except OutOfTime:
+                raise OktaUnavailable(f"{problem}, and no time is left to retry") from None
+            backoff *= 2
+
+    def _exchange(self, method: str, url: str, headers: dict, data) -> Answer:
+        """One request and its whole answer, ended by the watchdog at the pass's deadline."""
+        remaining = self.deadline.remaining()
+        if remaining <= 0:
+            raise requests.Timeout("the pass's time was up before the request")
+        watchdog = _Watchdog(remaining)
+        _watching.watchdog = watchdog
+        try:
+            with self.session.request(method, url, headers=headers, data=data, stream=True,
+                                      allow_redirects=False,
+                                      timeout=(CONNECT_SECONDS, min(READ_SECONDS, remaining))
+                                      ) as response:
+                body = bytearray()
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise _TooLarge
+                return Answer(response.status_code, response.headers, bytes(body),
+                              response.links)
+        finally:
+            _watching.watchdog = None
+            watchdog.cancel()
+
+
+def _seconds_until_reset(answer: Answer) -> float:
+    """Until X-Rate-Limit-Reset, plus half a second for clock skew; 1 s if Okta did not say."""
+    reset = answer.headers.get("X-Rate-Limit-Reset", "")
+    if not (reset.isascii() and reset.isdigit() and len(reset) <= LONGEST_RESET_DIGITS):
+        return 1.0
+    return max(int(reset) - time.time(), 0) + 0.5
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Watchdog:
+    """Shuts the socket of the exchange under way when the deadline comes."""
+
+    def __init__(self, seconds: float):
+        self._connection = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection) -> None:
+        self._connection = connection
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _cut(self) -> None:
+        sock = getattr(self._connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; close() would not
+            except OSError:
+                pass
+
+
+# The watchdog of the exchange this thread is making: a pass runs in one thread.
+_watching = threading.local()
+
+
+class _Watched:
+    """A urllib3 connection that hands itself to the current watchdog when it sends a request,
+    before anything is read, so the deadline covers the status line and headers too."""
+
+    def request(self, *args, **kwargs):
+        watchdog = getattr(_watching, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
+                                                   "https": _WatchedHTTPSPool}
