@@ -1,4 +1,5 @@
-"""Fixtures: the receiver through functions-framework's app and test client, and its log."""
+"""Fixtures: the receiver and the catch-up through functions-framework's app and test client,
+their log, and the fake Okta org the catch-up reads."""
 
 import json
 
@@ -6,12 +7,18 @@ import pytest
 from functions_framework import create_app
 from starlette.testclient import TestClient
 
+from helpers import CLIENT_ID
+from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import DEV_SECRET, SOURCE, TARGET
 from stub_server import StubServer
 
 PREVIOUS_SECRET = "Basic cHJldmlvdXM6b2xkLXNlY3JldA=="  # previous:old-secret
 RECEIVER_ENV = ("OKTA_HOOK_SECRET", "OKTA_HOOK_SECRET_PREVIOUS", "OKTA_HOOK_AUTH_HEADER",
                 "OKTA_HOOK_MAX_BODY_BYTES")
+CATCH_UP_ENV = ("OKTA_ORG_URL", "OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY_ID",
+                "OKTA_CATCH_UP_EVENTS", "OKTA_CATCH_UP_LOOKBACK_MINUTES", "OKTA_EVENT_HOOK_ID",
+                "OKTA_CATCH_UP_MAX_PAGES", "OKTA_CATCH_UP_MAX_SECONDS", "OKTA_CATCH_UP_CURSOR",
+                "STORAGE_EMULATOR_HOST")
 SECRETS = (DEV_SECRET, PREVIOUS_SECRET, DEV_SECRET.split()[1], PREVIOUS_SECRET.split()[1])
 
 
@@ -66,3 +73,34 @@ def stub():
     """A scripted HTTP server on loopback (see stub_server.py)."""
     with StubServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def app_key():
+    return new_app_key()[0]
+
+
+@pytest.fixture(scope="session")
+def key_material(app_key) -> list[str]:
+    """Strings that must never appear in any output: the PEM's base64 lines."""
+    return [line for line in pem_of(app_key).splitlines() if not line.startswith("-----")]
+
+
+@pytest.fixture
+def org(app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def make_catch_up(monkeypatch, log):
+    """functions-framework's app for okta_catch_up, started with `env` (a fresh instance)."""
+
+    def make(**env):
+        for name in CATCH_UP_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return create_app("okta_catch_up", str(SOURCE)).test_client()
+
+    return make

@@ -2,8 +2,13 @@
 
 import hashlib
 import json
+from datetime import datetime, timedelta, timezone
 
+from okta_simulator import payloads
+from okta_simulator.fake_org import pem_of
 from okta_simulator.local_receiver import DEV_SECRET
+
+CLIENT_ID = "0oa1catchup0000000001"  # the catch-up's service app in the fake org
 
 
 def auth(secret: str = DEV_SECRET) -> dict:
@@ -33,3 +38,21 @@ def pinned_insert_id(*key: str) -> str:
     """The insertId a line of record must carry for `key`, written out here on purpose: lines
     written before and after an upgrade are one Cloud Logging entry only if it never changes."""
     return "okta-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:40]
+
+
+def env_for(org_url: str, app_key, **extra) -> dict:
+    """The catch-up's environment for reading the fake org at `org_url` with `app_key`."""
+    return {"OKTA_ORG_URL": org_url, "OKTA_CLIENT_ID": CLIENT_ID,
+            "OKTA_PRIVATE_KEY": pem_of(app_key), **extra}
+
+
+def minutes_ago(minutes: float) -> str:
+    moment = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def deactivation(name: str, login: str, minutes: float = 5, **kwargs) -> dict:
+    """A deactivation as the System Log holds it, published `minutes` ago."""
+    event = payloads.deactivation(name, login, **kwargs)
+    event["published"] = minutes_ago(minutes)
+    return event

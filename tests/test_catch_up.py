@@ -13,53 +13,15 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
-from functions_framework import create_app
 
-from helpers import deactivations, pinned_insert_id
+from helpers import CLIENT_ID, deactivation, deactivations, env_for, minutes_ago, pinned_insert_id
 from okta_simulator import payloads
 from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import REPO, SOURCE, LocalReceiver, free_port
 from okta_simulator.transport import exchange
 
-CLIENT_ID = "0oa1catchup0000000001"
 HOOK_ID = "who1a2b3c4d5e6f7g8h9"
 INSERT_ID = "logging.googleapis.com/insertId"
-CATCH_UP_ENV = ("OKTA_ORG_URL", "OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY_ID",
-                "OKTA_CATCH_UP_EVENTS", "OKTA_CATCH_UP_LOOKBACK_MINUTES", "OKTA_EVENT_HOOK_ID",
-                "OKTA_CATCH_UP_MAX_PAGES", "OKTA_CATCH_UP_MAX_SECONDS")
-
-
-@pytest.fixture(scope="session")
-def app_key():
-    return new_app_key()[0]
-
-
-@pytest.fixture(scope="session")
-def key_material(app_key) -> list[str]:
-    """Strings that must never appear in any output: the PEM's base64 lines."""
-    return [line for line in pem_of(app_key).splitlines() if not line.startswith("-----")]
-
-
-@pytest.fixture
-def org(app_key):
-    with FakeOktaOrg(CLIENT_ID, app_key.public_key()) as fake:
-        yield fake
-
-
-def env_for(org_url: str, app_key, **extra) -> dict:
-    return {"OKTA_ORG_URL": org_url, "OKTA_CLIENT_ID": CLIENT_ID,
-            "OKTA_PRIVATE_KEY": pem_of(app_key), **extra}
-
-
-def minutes_ago(minutes: float) -> str:
-    moment = datetime.now(timezone.utc) - timedelta(minutes=minutes)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def deactivation(name: str, login: str, minutes: float = 5, **kwargs) -> dict:
-    event = payloads.deactivation(name, login, **kwargs)
-    event["published"] = minutes_ago(minutes)
-    return event
 
 
 class CatchUpInstance:
@@ -93,20 +55,6 @@ class ServedCatchUp:
 
 def lines(instance, action: str) -> list[dict]:
     return [r for r in instance.log_records() if r.get("action") == action]
-
-
-@pytest.fixture
-def make_catch_up(monkeypatch, log):
-    """functions-framework's app for okta_catch_up, started with `env` (a fresh instance)."""
-
-    def make(**env):
-        for name in CATCH_UP_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return create_app("okta_catch_up", str(SOURCE)).test_client()
-
-    return make
 
 
 @pytest.fixture

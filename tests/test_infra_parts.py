@@ -211,7 +211,7 @@ def test_the_deployed_runtime_pins_exactly_what_the_tests_run():
     """What Cloud Functions installs (function/requirements.txt) is what was tested here."""
     runtime = (FUNCTION_DIR / "requirements.txt").read_text().split()
     names = ["functions-framework", "httptools", "uvloop", "orjson", "requests", "pyjwt",
-             "cryptography"]
+             "cryptography", "google-cloud-storage"]
     assert runtime == [f"{name}=={version(name)}" for name in names]
 
 

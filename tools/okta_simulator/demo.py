@@ -96,8 +96,7 @@ def catch_up_act(hook: LocalReceiver) -> int:
                       f"{summary['usersLogged']} user line(s), "
                       f"{summary['deliveryFailures']} failed delivery(ies) reported")
             else:  # the catch-up's own JSON error, or whatever answered instead
-                answer = reply.body.decode(errors="replace").strip()
-                print(f"    HTTP {reply.status}: {answer[:300]}")
+                print(f"    HTTP {reply.status}: {error_of(reply)}")
             recovered = catch_up.wait_for_records(
                 lambda r: r.get("uuid") == jane["uuid"]
                 or r.get("action") == "okta.event_hook.delivery_failed", count=2,
@@ -116,6 +115,14 @@ def catch_up_act(hook: LocalReceiver) -> int:
         r.get(INSERT_ID) for r in recovered if r.get("action") == "user.deactivated"]
     print(f"    The hook writes the same insertId for Jane Roe's event: {'yes' if same else 'NO'}")
     return failures + (not same)
+
+
+def error_of(reply) -> str:
+    """The catch-up's "error" words, or the start of whatever else answered."""
+    try:
+        return json.loads(reply.body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return reply.body.decode(errors="replace").strip()[:300]
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class FakeOktaOrg:
         self.api_nonce = secrets.token_urlsafe(16) if api_nonce else None
         self.events: list[dict] = []
         self.requests: list[tuple] = []  # (method, path with query, headers)
+        self.request_bodies: list[str] = []  # each request's body, in the same order
         self.request_times: list[float] = []  # time.monotonic() of each, as it arrived
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
         self.token_forms: list[dict] = []  # each token request's form, as the endpoint read it
@@ -54,6 +55,9 @@ class FakeOktaOrg:
         # (status, body, headers) to send before any work; a header set to None is left out.
         self.answers_ahead: list[tuple] = []
         self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
+        # Seconds between the bytes of every answer, status line and headers included: a link
+        # that trickles (0: answers are written at once).
+        self.trickle = 0.0
         self.token_lifetime = 3600  # seconds, as Okta's expires_in says (an hour by default)
         self._used_jtis: set[str] = set()
         self._last_proof_nonce = None
@@ -177,7 +181,11 @@ class FakeOktaOrg:
             return 400, {"errorCode": "E0000031", "errorSummary": "Invalid search criteria."}, {}
         limit = min(int(query.get("limit", 100)), 1000)
         since, until = query.get("since"), query.get("until")
-        after = _cursor_position(query.get("after"))
+        try:
+            after = _cursor_position(query.get("after"))
+        except ValueError:  # not a cursor this org handed out
+            return 400, {"errorCode": "E0000001", "errorSummary": "Api validation failed: after",
+                         "errorCauses": [{"errorSummary": "after: Invalid cursor"}]}, {}
         with self._lock:
             chosen = sorted((e for e in self.events
                              if (not wanted or e["eventType"] in wanted)
@@ -237,6 +245,7 @@ def _handler_for(org: FakeOktaOrg):
             org.request_times.append(time.monotonic())
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
+            org.request_bodies.append(body)
             path, _, raw_query = self.path.partition("?")
             query = dict(urllib.parse.parse_qsl(raw_query))
             if org.answers_ahead:
@@ -264,8 +273,18 @@ def _handler_for(org: FakeOktaOrg):
                 if value is not None:  # None: a header left out on purpose
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            if not org.trickle:
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+            try:
+                for byte in head + data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(org.trickle)
+            except OSError:  # the client gave up
+                self.close_connection = True
 
         def log_message(self, *args):
             pass
@@ -301,9 +320,14 @@ def _cursor(position: tuple) -> str:
 
 
 def _cursor_position(cursor: str | None) -> tuple | None:
+    """The position an `after` cursor stands for; ValueError for one this org did not make."""
     if not cursor:
         return None
-    published, _, event_uuid = base64.urlsafe_b64decode(cursor).decode().partition("|")
+    try:
+        text = base64.urlsafe_b64decode(cursor).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not a cursor") from None
+    published, _, event_uuid = text.partition("|")
     return (datetime.fromisoformat(published), event_uuid)
 
 

@@ -11,6 +11,7 @@
 - Each attempt is built anew by the caller (a fresh client assertion or DPoP proof each time).
 """
 
+import json
 import socket
 import threading
 import time
@@ -80,10 +81,16 @@ class Answer(NamedTuple):
     links: dict  # the Link header, parsed: {"next": {"url": ...}, ...}
 
     def json(self):
-        """The body as JSON, or None if it is not JSON."""
+        """The body as JSON, or None if it is not JSON. orjson reads a page in a fraction of the
+        standard library's time; what it refuses (integers past 64 bits, say) goes to the
+        standard library."""
         try:
             return orjson.loads(self.body)
         except orjson.JSONDecodeError:
+            pass
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
             return None
 
 
@@ -150,6 +157,8 @@ class OktaHttp:
                     body += chunk
                     if len(body) > MAX_ANSWER_BYTES:
                         raise _TooLarge
+                if watchdog.fired:  # what was read before the cut is not the whole answer
+                    raise requests.ConnectionError("cut at the pass's deadline")
                 return Answer(response.status_code, response.headers, bytes(body),
                               response.links)
         finally:
@@ -174,6 +183,7 @@ class _Watchdog:
 
     def __init__(self, seconds: float):
         self._connection = None
+        self.fired = False
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
@@ -185,6 +195,7 @@ class _Watchdog:
         self._timer.cancel()
 
     def _cut(self) -> None:
+        self.fired = True
         sock = getattr(self._connection, "sock", None)
         if sock is not None:
             try:

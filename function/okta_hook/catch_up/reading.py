@@ -49,6 +49,7 @@ class Pass:
         self.position: str | None = None  # `published` of the last event read (or stored)
         self.stopped_by: str | None = None
         self.caught_up = False  # Okta's empty page was reached
+        self.stored_url: str | None = None  # the next link the cursor holds
 
     def run(self) -> dict:
         """Read, write and move the cursor; the summary. Raises what ends the pass as a
@@ -100,6 +101,7 @@ class Pass:
             self.started_from, self.since = "cursor", rfc3339(since)
             return polling_url(self.settings.org_url, since, self.event_types)
         self.started_from, self.since = "cursor", stored.published
+        self.stored_url = stored.next_url
         return stored.next_url
 
     def _stored(self) -> Stored | None:
@@ -137,6 +139,10 @@ class Pass:
     def _read_from(self, url: str) -> None:
         settings, deadline = self.settings, self.client.http.deadline
         for page in pages(self.client, url, settings.org_url):
+            if not page.events:  # caught up: poll from its next link from now on
+                self._advance(page.next_url)
+                self.caught_up = True
+                return
             self.counts["pages"] += 1
             failures = self.counts["handlerFailures"]
             with together():  # a page's lines in one write, flushed before the cursor moves
@@ -148,14 +154,20 @@ class Pass:
             if page.next_url is None:
                 self.stopped_by = "a page without a next link to resume from"
                 return
-            self.cursor.advance(Stored(page.next_url, self.position), deadline)
+            self._advance(page.next_url)
             if self.counts["pages"] >= settings.max_pages:
                 self.stopped_by = f"the page limit ({settings.max_pages})"
                 return
             if deadline.remaining() <= 0:
                 self.stopped_by = f"the time limit ({settings.max_seconds} s)"
                 return
-        self.caught_up = True
+
+    def _advance(self, next_url: str | None) -> None:
+        """Move the cursor to `next_url`, unless it is there already (an idle pass writes
+        nothing)."""
+        if next_url is not None and next_url != self.stored_url:
+            self.cursor.advance(Stored(next_url, self.position), self.client.http.deadline)
+            self.stored_url = next_url
 
     def _act_on(self, event) -> None:
         self.counts["eventsRead"] += 1

@@ -53,24 +53,23 @@ def url_filter(url: str) -> str | None:
 
 
 def pages(client: OktaClient, url: str, org_url: str) -> Iterator[Page]:
-    """Each non-empty page from `url` on, oldest first, until an empty page (caught up) or a page
-    without a next link. The caller stops early by not asking for the next page."""
+    """Each page from `url` on, oldest first, ending with the empty page (caught up: its next
+    link is where to poll again) or a page without a next link. The caller stops early by not
+    asking for the next page."""
     while True:
         response = client.get(url)
         events = response.json()
         if not isinstance(events, list):
             raise OktaUnavailable("Okta's System Log answered something other than a list "
                                   f"of events (HTTP {response.status})")
-        if not events:
-            return
         next_url = response.links.get("next", {}).get("url")
         if next_url is not None and not is_log_url(next_url, org_url):
             raise OktaUnavailable("Okta's next link points away from the org's System Log; "
                                   "not followed")
-        if next_url == url:
+        if events and next_url == url:
             raise OktaUnavailable("Okta's next link leads back to the page just read; not "
                                   "followed")
         yield Page(events, next_url)
-        if next_url is None:
+        if not events or next_url is None:
             return
         url = next_url

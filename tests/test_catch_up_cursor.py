@@ -1,0 +1,450 @@
+"""The catch-up's durable cursor, on real parts: the okta_catch_up function (functions-framework),
+the fake Okta org, and fake-gcs-server (a Cloud Storage emulator) reached by the real
+google-cloud-storage client. Also the pass's bounds and what a hostile Okta can send."""
+
+import json
+import threading
+import urllib.parse
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from helpers import CLIENT_ID, deactivation, deactivations, env_for, minutes_ago
+from okta_simulator import payloads
+from okta_simulator.cloud_storage import EMULATOR_VARIABLE, LocalStorage
+from okta_simulator.fake_org import FakeOktaOrg
+from okta_simulator.local_receiver import LocalReceiver, free_port
+from okta_simulator.transport import exchange
+
+
+@pytest.fixture(scope="module")
+def storage():
+    with LocalStorage() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def cursor_name() -> str:
+    return f"cursor-{uuid.uuid4().hex}.json"
+
+
+@pytest.fixture
+def instance(make_catch_up, org, app_key, storage, cursor_name):
+    """A fresh okta_catch_up instance keeping its cursor in the emulator; call it again for a
+    new instance (the old one's memory is gone, the cursor is not)."""
+
+    def new(**extra):
+        return make_catch_up(**env_for(org.url, app_key), **storage.environment(cursor_name),
+                             **extra)
+
+    return new
+
+
+def burst(org, count: int, oldest_minutes: float = 60) -> list[str]:
+    """`count` deactivations, oldest first, published over the last `oldest_minutes`."""
+    events = [deactivation(f"User {i}", f"user{i}@example.com",
+                           minutes=oldest_minutes - i * oldest_minutes / (count + 1))
+              for i in range(count)]
+    org.add(*events)
+    return [e["target"][0]["alternateId"] for e in events]
+
+
+def stored(storage, cursor_name) -> dict | None:
+    data = storage.read(cursor_name)
+    return None if data is None else json.loads(data)
+
+
+# --- what the cursor is for ---------------------------------------------------------------------
+
+def test_a_burst_several_passes_long_is_logged_completely_and_once(instance, org, log, storage,
+                                                                  cursor_name):
+    logins = burst(org, 5500)
+    client = instance(OKTA_CATCH_UP_MAX_PAGES="2")
+    summaries = [client.post("/").get_json() for _ in range(4)]
+    assert [(s["pages"], s["complete"]) for s in summaries] == [
+        (2, False), (2, False), (2, False), (0, True)]
+    assert [s["startedFrom"] for s in summaries] == ["look-back", "cursor", "cursor", "cursor"]
+    logged = [line["login"] for line in deactivations(log.records())]
+    assert logged == logins  # every one, once, in order
+    assert stored(storage, cursor_name)["published"] == org.events[-1]["published"]
+    # Without the cursor every pass starts again at the oldest page: 2,000 of 5,500, for ever.
+    assert summaries[0]["behindSeconds"] > summaries[1]["behindSeconds"] > 0
+
+
+def test_without_a_cursor_the_same_burst_is_never_read_past_the_first_pages(make_catch_up, org,
+                                                                            log, app_key):
+    burst(org, 5500)
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_PAGES="2"))
+    summaries = [client.post("/").get_json() for _ in range(3)]
+    assert all(s["complete"] is False and s["cursor"] is None for s in summaries)
+    assert len(set(line["login"] for line in deactivations(log.records()))) == 2000
+
+
+def test_the_cursor_outlives_the_instance(org, app_key, storage, cursor_name):
+    """Two functions-framework processes, one after the other, share only the cursor."""
+    logins = burst(org, 1500)
+    env = {**env_for(org.url, app_key), **storage.environment(cursor_name),
+           "OKTA_CATCH_UP_MAX_PAGES": "1"}
+    seen = []
+    for expected_start in ("look-back", "cursor"):
+        with LocalReceiver(env=env, target="okta_catch_up") as server:
+            reply = exchange(server.url, "POST", {}, b"", timeout=60)
+            assert reply.status == 200
+            assert json.loads(reply.body)["startedFrom"] == expected_start
+            seen += [line["login"] for line in deactivations(server.log_records())]
+            assert "Traceback" not in server.output()
+    assert seen == logins
+
+
+def test_an_outage_longer_than_the_look_back_is_repaired(instance, org, log):
+    org.add(deactivation("Before", "before@example.com", minutes=50))
+    assert instance(OKTA_CATCH_UP_LOOKBACK_MINUTES="60").post("/").get_json()["complete"]
+    # Down for longer than a look-back: what happened meanwhile is older than any window now.
+    org.add(deactivation("During", "during@example.com", minutes=30))
+    summary = instance(OKTA_CATCH_UP_LOOKBACK_MINUTES="10").post("/").get_json()
+    assert (summary["startedFrom"], summary["usersLogged"]) == ("cursor", 1)
+    assert [r["login"] for r in deactivations(log.records())] == ["before@example.com",
+                                                                  "during@example.com"]
+
+
+def test_a_pass_after_a_complete_one_writes_no_line_again(instance, org, log):
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=3))
+    org.record_failed_delivery("who1a2b3c4d5e6f7g8h9", "okta-event-hook", "Read timed out")
+    client = instance()
+    first = client.post("/").get_json()
+    assert (first["usersLogged"], first["deliveryFailures"]) == (1, 1)
+    written = len(log.records())
+    second = client.post("/").get_json()
+    assert (second["eventsRead"], second["complete"]) == (0, True)
+    later = log.records()[written:]
+    assert [r["action"] for r in later] == ["okta.catch_up.pass"]  # one line: the pass's own
+    assert len(org.api_requests()) == 3  # the page, the empty page, then the empty page again
+
+
+def test_an_idle_pass_does_not_write_the_cursor(instance, org, storage, cursor_name):
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    client = instance()
+    client.post("/")
+    before = stored(storage, cursor_name)
+    client.post("/")
+    assert stored(storage, cursor_name) == before  # "saved" would differ after a write
+
+
+# --- two passes at once -------------------------------------------------------------------------
+
+def test_two_concurrent_passes_cannot_both_move_the_cursor(instance, org, log, storage,
+                                                          cursor_name):
+    burst(org, 3000)
+    org.page_delay = 0.3
+    clients, answers = [instance(), instance()], []
+    start = threading.Barrier(2)
+
+    def run(client):
+        start.wait()
+        answers.append(client.post("/").get_json())
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    lost = [a for a in answers if not a["complete"]]
+    assert len(lost) == 1 and len(answers) == 2
+    [line] = [r for r in log.records() if r.get("stoppedBy")]
+    assert line["severity"] == "WARNING"
+    assert line["stoppedBy"].startswith("a newer cursor (another pass moved gs://")
+    assert stored(storage, cursor_name)["published"] == org.events[-1]["published"]
+
+
+def test_a_stale_pass_cannot_move_the_cursor_back(storage, cursor_name):
+    from okta_hook.catch_up.cursor import LostRace, StorageCursor, Stored
+    from okta_hook.catch_up.okta_http import Deadline
+
+    first, second = (StorageCursor(storage.bucket, cursor_name) for _ in range(2))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(EMULATOR_VARIABLE, storage.url)
+        deadline = Deadline(30)
+        assert first.read(deadline) is None and second.read(deadline) is None
+        first.advance(Stored("https://a/api/v1/logs?after=2", "2026-11-30T00:00:02Z"), deadline)
+        with pytest.raises(LostRace):
+            second.advance(Stored("https://a/api/v1/logs?after=1", "2026-11-30T00:00:01Z"),
+                           deadline)
+        first.advance(Stored("https://a/api/v1/logs?after=3", "2026-11-30T00:00:03Z"), deadline)
+    assert stored(storage, cursor_name)["next"] == "https://a/api/v1/logs?after=3"
+
+
+def test_one_instance_runs_one_pass_at_a_time(instance, org):
+    burst(org, 1000)
+    org.page_delay = 0.5
+    client = instance()
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(client.post("/").status_code))
+    thread.start()
+    org_requested = threading.Event()
+    while not org.api_requests() and thread.is_alive():
+        org_requested.wait(0.01)
+    reply = client.post("/")
+    thread.join(30)
+    assert (reply.status_code, reply.get_json()) == (
+        409, {"error": "a pass is already running on this instance"})
+    assert answers == [200]
+
+
+# --- a cursor that cannot be followed -----------------------------------------------------------
+
+@pytest.mark.parametrize("content, why", [
+    (b"not json", "does not hold a cursor"),
+    (b'{"published": "2026-11-30T00:00:00Z"}', "does not hold a cursor"),
+    (b'{"next": 42}', "does not hold a cursor"),
+    (b'{"next": "https://evil.example/api/v1/logs?after=x"}', "points away from this org's"),
+])
+def test_a_cursor_that_cannot_be_followed_is_an_error_and_the_look_back(instance, org, log,
+                                                                       storage, cursor_name,
+                                                                       content, why):
+    storage.write(cursor_name, content)
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    summary = instance().post("/").get_json()
+    assert (summary["startedFrom"], summary["usersLogged"], summary["complete"]) == (
+        "look-back", 1, True)
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["action"] == "okta.catch_up.cursor_unusable" and why in error["message"]
+    assert "evil.example" not in json.dumps(summary)
+    assert stored(storage, cursor_name)["next"].startswith(org.url)  # replaced by a good one
+
+
+def test_a_cursor_okta_refuses_falls_back_within_the_pass(instance, org, log, storage,
+                                                         cursor_name):
+    storage.write(cursor_name, json.dumps({"next": f"{org.url}/api/v1/logs?after=bm9wZQ%3D%3D"
+                                                   "&filter=eventType+eq+%22user.lifecycle."
+                                                   "deactivate%22+or+eventType+eq+%22event_hook."
+                                                   "delivery%22",
+                                           "published": None}).encode())
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    reply = instance().post("/")
+    assert reply.status_code == 200 and reply.get_json()["usersLogged"] == 1
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["message"].startswith("Okta refused the stored cursor (HTTP 400 (E0000001;")
+
+
+def test_no_cursor_yet_is_a_warning_naming_where_it_will_be(instance, org, log, storage,
+                                                           cursor_name):
+    assert instance().post("/").status_code == 200
+    [warning] = [r for r in log.records() if r["severity"] == "WARNING"]
+    assert warning["action"] == "okta.catch_up.no_cursor"
+    assert f"gs://{storage.bucket}/{cursor_name}" in warning["message"]
+
+
+def test_changed_event_types_are_read_from_where_the_cursor_stood(instance, org, log):
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=20))
+    instance().post("/")
+    org.add({**payloads.system_log_event("user.lifecycle.suspend", []),
+             "published": minutes_ago(30)},  # before the cursor: not read again
+            {**payloads.system_log_event("user.lifecycle.suspend", []),
+             "published": minutes_ago(10)})
+    summary = instance(OKTA_CATCH_UP_EVENTS="user.lifecycle.deactivate,"
+                                            "user.lifecycle.suspend").post("/").get_json()
+    assert summary["eventsRead"] == 2  # the deactivation at the cursor, and the new suspension
+    assert any(r.get("action") == "okta.catch_up.events_changed" for r in log.records())
+
+
+def test_cloud_storage_unreachable_fails_the_pass_cleanly(make_catch_up, org, app_key, log):
+    env = {**env_for(org.url, app_key), EMULATOR_VARIABLE: f"http://127.0.0.1:{free_port()}",
+           "OKTA_CATCH_UP_CURSOR": "gs://nowhere/cursor.json", "OKTA_CATCH_UP_MAX_SECONDS": "3"}
+    reply = make_catch_up(**env).post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"].startswith(
+        "the cursor could not be kept: Cloud Storage could not read gs://nowhere/cursor.json")
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["action"] == "okta.catch_up.failed" and org.api_requests() == []
+
+
+def test_a_missing_bucket_is_cloud_storage_s_own_words(make_catch_up, org, app_key, storage, log):
+    env = {**env_for(org.url, app_key), **storage.environment()}
+    env["OKTA_CATCH_UP_CURSOR"] = "gs://no-such-bucket/cursor.json"
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    reply = make_catch_up(**env).post("/")
+    assert reply.status_code == 503
+    assert "could not write gs://no-such-bucket/cursor.json: HTTP 404" in reply.get_json()["error"]
+
+
+# --- backfill -----------------------------------------------------------------------------------
+
+def backfill(client, since) -> tuple:
+    reply = client.post("/", data=json.dumps({"since": since}),
+                        content_type="application/json")
+    return reply.status_code, reply.get_json()
+
+
+def ago(**delta) -> str:
+    return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat()
+
+
+def test_a_backfill_reads_from_the_time_asked_and_moves_the_cursor_there(instance, org, log,
+                                                                        storage, cursor_name):
+    org.add(deactivation("Old", "old@example.com", minutes=60 * 24 * 5))
+    client = instance()
+    assert client.post("/").get_json()["usersLogged"] == 0  # five days: outside the look-back
+    status, summary = backfill(client, ago(days=6))
+    assert status == 200
+    assert (summary["startedFrom"], summary["usersLogged"], summary["tooOldToStore"]) == (
+        "backfill", 1, 0)
+    assert [r["login"] for r in deactivations(log.records())] == ["old@example.com"]
+    assert stored(storage, cursor_name)["published"] == org.events[0]["published"]
+
+
+def test_a_backfill_past_thirty_days_says_its_lines_cannot_be_stored(instance, org, log):
+    org.add(deactivation("Very Old", "very.old@example.com", minutes=60 * 24 * 40))
+    status, summary = backfill(instance(), ago(days=45))
+    assert status == 200 and summary["tooOldToStore"] == 1
+    [warning] = [r for r in log.records() if r.get("action") == "okta.catch_up.too_old_to_store"]
+    assert warning["message"] == ("1 event(s) read are dated more than 30 days ago: Cloud "
+                                  "Logging stores no entry dated that far back, so their lines "
+                                  "are written but not kept.")
+
+
+@pytest.mark.parametrize("body, status, error", [
+    (lambda: {"since": ago(days=90, minutes=1)}, 400,
+     "since must be at most 90 days back: Okta keeps the System Log that long"),
+    (lambda: {"since": ago(minutes=-5)}, 400, "since must not be in the future"),
+    (lambda: {"since": "yesterday"}, 400,
+     "since must be an RFC 3339 time with its offset, e.g. 2026-11-01T00:00:00Z"),
+    (lambda: {"since": "2026-11-01T00:00:00"}, 400,
+     "since must be an RFC 3339 time with its offset, e.g. 2026-11-01T00:00:00Z"),
+    (lambda: {"since": ago(days=1), "until": "now"}, 400,
+     'the body must be empty (one pass) or {"since": "2026-11-01T00:00:00Z"}'),
+    (lambda: ["since"], 400,
+     'the body must be empty (one pass) or {"since": "2026-11-01T00:00:00Z"}'),
+    (lambda: "{", 400, 'the body must be empty (one pass) or {"since": "2026-11-01T00:00:00Z"}'),
+    (lambda: {"since": ago(days=1), "pad": "x" * 5000}, 413,
+     "the body is larger than 4096 bytes"),
+], ids=["91-days", "future", "words", "no-offset", "extra-key", "list", "not-json", "large"])
+def test_a_backfill_request_the_catch_up_cannot_serve_is_a_clear_4xx(instance, org, body, status,
+                                                                     error):
+    document = body()
+    data = document if isinstance(document, str) else json.dumps(document)
+    reply = instance().post("/", data=data, content_type="application/json")
+    assert (reply.status_code, reply.get_json()) == (status, {"error": error})
+    assert org.requests == []
+
+
+def test_a_backfill_of_exactly_ninety_days_is_accepted(instance, org):
+    status, summary = backfill(instance(), ago(days=90, seconds=-30))
+    assert status == 200 and summary["startedFrom"] == "backfill"
+
+
+# --- bounded in time and bytes ------------------------------------------------------------------
+
+@pytest.mark.parametrize("after_token", [False, True])
+def test_a_trickling_answer_ends_at_the_pass_s_limit_with_the_cursor_unmoved(
+        instance, org, storage, cursor_name, after_token):
+    """Every byte arrives within the per-read timeout, so only a deadline over the whole answer
+    ends it: here the token's answer, or a page's once the token is held."""
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    client = instance(OKTA_CATCH_UP_MAX_SECONDS="2")
+    if after_token:
+        assert client.post("/").status_code == 200
+        org.add(deactivation("Bo Ng", "bo@example.com", minutes=1))
+    before = stored(storage, cursor_name)
+    org.trickle = 0.02  # a page of one event takes about 30 s this way
+    started = datetime.now(timezone.utc)
+    reply = client.post("/")
+    took = (datetime.now(timezone.utc) - started).total_seconds()
+    org.trickle = 0
+    assert reply.status_code == 200 and took < 3
+    summary = reply.get_json()
+    assert (summary["complete"], summary["pages"]) == (False, 0)
+    assert stored(storage, cursor_name) == before
+
+
+def test_an_answer_over_the_byte_cap_is_no_answer(instance, org, monkeypatch, storage,
+                                                 cursor_name):
+    from okta_hook.catch_up import okta_http
+
+    client = instance()
+    assert client.post("/").status_code == 200
+    burst(org, 100)
+    monkeypatch.setattr(okta_http, "MAX_ANSWER_BYTES", 20_000)  # a page of 100 is ~160 KB
+    reply = client.post("/")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == ("Okta could not be read: Okta's answer was larger than "
+                                         "20000 bytes; it is not read")
+    assert reply.get_json()["pages"] == 0 and len(org.api_requests()) == 2  # no retry
+
+
+# --- what a hostile Okta can send ---------------------------------------------------------------
+
+def token_answer(**changes) -> tuple:
+    return 200, {"token_type": "Bearer", "access_token": "abc", "expires_in": 3600, **changes}, {}
+
+
+@pytest.mark.parametrize("answer, error", [
+    (token_answer(access_token="t\u00f6k\u0100n"),
+     "Okta could not be read: Okta issued a token that no Authorization header can carry"),
+    (token_answer(access_token="a" * 20_000),
+     "Okta could not be read: Okta issued a token that no Authorization header can carry"),
+    (token_answer(token_type="x" * 2_000_000),
+     "Okta could not be read: Okta issued a token of an unexpected type ('" + "x" * 100 + "...')"),
+])
+def test_a_hostile_token_answer_ends_in_a_clean_error(make_catch_up, org, app_key, log, answer,
+                                                     error):
+    org.answers_ahead.append(answer)
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert (reply.status_code, reply.get_json()["error"]) == (503, error)
+    [line] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert line["action"] == "okta.catch_up.failed" and len(json.dumps(line)) < 2000
+
+
+def test_an_absurd_token_lifetime_is_taken_as_five_minutes(make_catch_up, org, app_key):
+    org.tokens["by-hand"] = {"type": "Bearer", "jkt": None,
+                             "expires": datetime.now().timestamp() + 600}
+    org.answers_ahead.append(token_answer(access_token="by-hand", expires_in=10 ** 400))
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert reply.status_code == 200
+
+
+def test_a_rate_limit_reset_of_five_thousand_digits_waits_a_second(make_catch_up, org, app_key):
+    client = make_catch_up(**env_for(org.url, app_key))
+    assert client.post("/").status_code == 200
+    org.answers_ahead.append((429, {"errorCode": "E0000047"},
+                              {"X-Rate-Limit-Reset": "9" * 5000}))
+    reply = client.post("/")
+    assert reply.status_code == 200 and reply.get_json()["rateLimitWaits"] == 1
+
+
+def test_hostile_answers_on_the_real_server_never_show_a_traceback(org, app_key, storage,
+                                                                  cursor_name):
+    env = {**env_for(org.url, app_key), **storage.environment(cursor_name)}
+    org.answers_ahead += [token_answer(access_token="t\u00f6k\u0100n"),
+                          token_answer(expires_in=10 ** 400, access_token="by-hand")]
+    org.tokens["by-hand"] = {"type": "Bearer", "jkt": None,
+                             "expires": datetime.now().timestamp() + 600}
+    with LocalReceiver(env=env, target="okta_catch_up") as server:
+        statuses = [exchange(server.url, "POST", {}, b"", timeout=60).status for _ in range(2)]
+        output = server.output()
+    assert statuses == [503, 200]
+    assert "Traceback" not in output
+
+
+def test_each_token_request_carries_a_new_assertion(make_catch_up, org, app_key):
+    """A retried token request must not present a jti Okta may have recorded already."""
+    org.fail_next(503, 2)
+    assert make_catch_up(**env_for(org.url, app_key)).post("/").status_code == 200
+    forms = [dict(urllib.parse.parse_qsl(body)) for (_, path, _), body
+             in zip(org.requests, org.request_bodies) if path == "/oauth2/v1/token"]
+    claims = [jwt.decode(f["client_assertion"], options={"verify_signature": False})
+              for f in forms]
+    assert len(claims) == 3 and len({c["jti"] for c in claims}) == 3
+
+
+def test_each_attempt_is_a_new_dpop_proof(make_catch_up, app_key):
+    with FakeOktaOrg(CLIENT_ID, app_key.public_key(), require_dpop=True) as dpop_org:
+        client = make_catch_up(**env_for(dpop_org.url, app_key))
+        assert client.post("/").status_code == 200
+        dpop_org.add(deactivation("Ann Lee", "ann@example.com"))
+        dpop_org.rate_limit_next(1)  # the page's first attempt
+        assert client.post("/").get_json()["usersLogged"] == 1
+        proofs = [jwt.decode(h["DPoP"], options={"verify_signature": False})["jti"]
+                  for _, path, h in dpop_org.requests if "DPoP" in h]
+        assert len(proofs) == len(set(proofs))  # the fake org refuses a reused jti anyway
