@@ -1,10 +1,11 @@
 """Alerting: an alert policy for each way the pipeline can lose events silently. With alertEmail
 set, every policy e-mails it; without, the policies still open incidents in Cloud Monitoring.
 
-Three policies match log entries directly (log-based alerting policies): their incidents show the
+Four policies match log entries directly (log-based alerting policies): their incidents show the
 entry that fired them, and they need no log-based metric, which Cloud Monitoring may not know for
 up to ten minutes after its creation ("Cannot find metric(s)", a failed first `pulumi up`). Only
-"the catch-up has stopped" needs a metric, to notice an absence; the policy waits for it.
+"the catch-up has not caught up" needs a metric (of complete passes), to notice an absence; the
+policy waits for it.
 https://cloud.google.com/logging/docs/alerting/log-based-alerts
 """
 
@@ -14,12 +15,11 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_gcp import logging, monitoring
 
-from stack_settings import StackSettings
+from stack_settings import MAX_ABSENCE_SECONDS, StackSettings
 
 NOTIFY_AT_MOST_EVERY = "300s"  # per policy: one e-mail for a burst of matching lines
 AUTO_CLOSE = "1800s"  # an incident closes itself after 30 quiet minutes
 ALIGNMENT = "300s"
-MAX_ABSENCE_SECONDS = 23 * 3600 + 30 * 60  # Cloud Monitoring's longest absence duration
 METRIC_VISIBLE_AFTER = "120s"  # a new log-based metric's wait before a policy may use it
 
 
@@ -68,13 +68,25 @@ def alerts(settings: StackSettings) -> list[Alert]:
                   "**What to do:** read the entry's `reason`. A timeout or 5xx: the receiver's "
                   "errors and latency. A 401: the secrets differ (the refused-deliveries alert). "
                   "A 403 or 404: the function's URL or its public invoker."),
-            Alert("catch-up-stopped", f"{fn}: the System Log catch-up has stopped",
-                  'jsonPayload.action="okta.catch_up.pass"',
-                  "No System Log catch-up pass has succeeded for twice the schedule's interval, "
-                  "so events the hook misses are not recovered.\n\n"
-                  "**What to do:** look at the Cloud Scheduler job's last attempts and the "
-                  "catch-up function's logs (`okta.catch_up.failed` lines quote Okta's answer).",
+            Alert("catch-up-stopped", f"{fn}: the System Log catch-up has not caught up",
+                  'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true',
+                  "No System Log catch-up pass has reached the end of Okta's System Log for "
+                  "twice the schedule's interval: it is failing, stopping early, or not running, "
+                  "so events the hook misses are not recovered yet.\n\n"
+                  "**What to do:** read the catch-up's latest `okta.catch_up.pass` WARNING "
+                  "(`stoppedBy` says why it stopped) or `okta.catch_up.failed` ERROR (it quotes "
+                  "Okta's or Cloud Storage's answer), and the Cloud Scheduler job's attempts. "
+                  "Nothing is lost while Okta keeps the events (90 days): the cursor resumes.",
                   absent_for_seconds=min(2 * interval_seconds, MAX_ABSENCE_SECONDS)),
+            Alert("catch-up-behind", f"{fn}: the System Log catch-up is behind",
+                  'jsonPayload.action=("okta.catch_up.pass" OR "okta.catch_up.failed") AND '
+                  f"jsonPayload.behindSeconds>{2 * interval_seconds}",
+                  "A catch-up pass ended with more than two schedule intervals of Okta's System "
+                  "Log still to read (`behindSeconds`): a burst larger than a pass, a long "
+                  "outage being repaired, or a rate limit.\n\n"
+                  "**What to do:** usually nothing: later passes resume from the cursor. If "
+                  "`behindSeconds` keeps growing, read `stoppedBy` on the pass lines; Okta's rate "
+                  "limit for /api/v1/logs is shared by the whole org."),
         ]
     return watched
 

@@ -1,5 +1,6 @@
 """Google Cloud side of the catch-up: a private function from the same source, run by Cloud
-Scheduler with an OIDC token of an account that alone may invoke it."""
+Scheduler with an OIDC token of an account that alone may invoke it, and the bucket that keeps
+its cursor."""
 
 import pulumi
 import pulumi_gcp as gcp
@@ -14,6 +15,7 @@ from okta_registration import OktaEventHook
 from stack_settings import StackSettings
 
 ENTRY_POINT = "okta_catch_up"
+CURSOR_OBJECT = "okta-catch-up-cursor.json"
 # A pass stops reading after 240 s (the function's OKTA_CATCH_UP_MAX_SECONDS default); the
 # function and the scheduler allow a little more, so a bounded pass still answers.
 TIMEOUT_SECONDS = 300
@@ -39,8 +41,25 @@ class GcpCatchUp(pulumi.ComponentResource):
         key = FunctionSecret("catch-up-key", f"{fn}-catch-up-key", app.private_key_pem,
                              runtime_account, child)
 
-        settled = iam_settled("catch-up-iam-settled", [*receiver.build_grants, key.accessor],
-                              self)
+        # The cursor: one small object in a private bucket of its own, which only the
+        # catch-up's account may read and write. No soft delete: the object is rewritten after
+        # every page, and each overwritten version would otherwise be kept (and billed) 7 days.
+        self.cursor_bucket = gcp.storage.Bucket("catch-up-cursor", gcp.storage.BucketArgs(
+            location=settings.region,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(
+                retention_duration_seconds=0),
+            force_destroy=True,  # destroy empties it
+        ), child)
+        cursor_access = gcp.storage.BucketIAMMember("catch-up-cursor-access",
+            gcp.storage.BucketIAMMemberArgs(
+                bucket=self.cursor_bucket.name, role="roles/storage.objectUser",
+                member=service_account_member(runtime_account)), child)
+        cursor = pulumi.Output.concat("gs://", self.cursor_bucket.name, "/", CURSOR_OBJECT)
+
+        settled = iam_settled("catch-up-iam-settled",
+                              [*receiver.build_grants, key.accessor, cursor_access], self)
         self.function = functions.Function("catch-up-function", functions.FunctionArgs(
             name=f"{fn}-catch-up",
             location=settings.region,
@@ -65,6 +84,7 @@ class GcpCatchUp(pulumi.ComponentResource):
                     "OKTA_EVENT_HOOK_ID": hook.hook.id,
                     "OKTA_CATCH_UP_EVENTS": ",".join(settings.events),
                     "OKTA_CATCH_UP_LOOKBACK_MINUTES": str(settings.catch_up_lookback_minutes),
+                    "OKTA_CATCH_UP_CURSOR": cursor,
                 },
                 secret_environment_variables=[key.environment_variable("OKTA_PRIVATE_KEY")],
             ),
@@ -85,6 +105,9 @@ class GcpCatchUp(pulumi.ComponentResource):
                 member=service_account_member(scheduler_account)),
             pulumi.ResourceOptions(parent=self))
         self.url = self.function.url
+        # The run.app URL, as the Google provider's own scheduler example uses: the token's
+        # audience is the service's own URL.
+        run_url = self.function.service_config.uri
         self.job = cloudscheduler.Job("catch-up-schedule", cloudscheduler.JobArgs(
             name=f"{fn}-catch-up",
             region=settings.region,
@@ -97,8 +120,8 @@ class GcpCatchUp(pulumi.ComponentResource):
                 retry_count=3, min_backoff_duration="30s", max_backoff_duration="300s",
                 max_doublings=3),
             http_target=cloudscheduler.JobHttpTargetArgs(
-                uri=self.url, http_method="POST",
+                uri=run_url, http_method="POST",
                 oidc_token=cloudscheduler.JobHttpTargetOidcTokenArgs(
-                    service_account_email=scheduler_account.email, audience=self.url)),
+                    service_account_email=scheduler_account.email, audience=run_url)),
         ), pulumi.ResourceOptions(parent=self, depends_on=[scheduler_api, invoker]))
-        self.register_outputs({"url": self.url})
+        self.register_outputs({"url": self.url, "cursor": cursor})

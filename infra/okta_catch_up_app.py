@@ -58,7 +58,14 @@ class OktaCatchUpApp(pulumi.ComponentResource):
             omit_secret=True,  # private_key_jwt only: no client secret, none in state
             jwks=[okta.app.OAuthJwkArgs(kid=jwk["kid"], kty=jwk["kty"], e=jwk["e"],
                                         n=jwk["n"])],
-        ), child)
+        ), pulumi.ResourceOptions(
+            parent=self,
+            # Replaced, never updated in place. The provider sends the inline key without its
+            # `use` on create and update alike; Okta takes a new app's key as a signing key, but
+            # an update leaves the key with no `use` and token requests fail
+            # (okta/terraform-provider-okta#2840, open). A new app (created before the old one
+            # is deleted) gets a new client id, which the catch-up function is redeployed with.
+            replace_on_changes=["*"]))
         self.scope = okta.AppOauthApiScope("catch-up-scope", okta.AppOauthApiScopeArgs(
             app_id=self.app.id, issuer=settings.okta_org_url, scopes=[SCOPE]), child)
         self.role = okta.app.OauthRoleAssignment("catch-up-role", okta.app.OauthRoleAssignmentArgs(

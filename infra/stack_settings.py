@@ -9,22 +9,25 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 import pulumi
 from croniter import croniter
 
 import cloud_run_limits
+from catch_up_limits import limits
 from names import MAX_FUNCTION_NAME, default_function_name
 
 PROJECT = "okta-event-hook"
 DEFAULT_EVENTS = ["user.lifecycle.deactivate"]
 MAX_EVENT_TYPES = 300  # Okta's limit for one event hook
 DEFAULT_CATCH_UP_SCHEDULE = "*/15 * * * *"
-DEFAULT_CATCH_UP_LOOKBACK_MINUTES = 120
-MIN_CATCH_UP_INTERVAL_MINUTES = 5  # a pass may take up to 4 minutes
-MAX_CATCH_UP_LOOKBACK_MINUTES = 30 * 24 * 60  # the catch-up's own limit (Cloud Logging retention)
+# The alert that watches the catch-up waits for an absence of complete passes at most this long
+# (Cloud Monitoring's longest absence duration): a schedule must run within it, with half an hour
+# to spare for a pass and the scheduler's retries.
+MAX_ABSENCE_SECONDS = 23 * 3600 + 30 * 60
+MAX_CATCH_UP_INTERVAL_MINUTES = MAX_ABSENCE_SECONDS // 60 - 30
 SECRET_KEYS = ("hookSecret", "previousHookSecret")
 # Every okta-event-hook: key the program reads; any other is most likely a typo.
 KNOWN_KEYS = {*SECRET_KEYS, "events", "hookName", "functionName", "memory", "cpu",
@@ -58,10 +61,14 @@ class StackSettings:
     okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
 
     @functools.cached_property
+    def catch_up_gaps(self) -> tuple:
+        """(shortest, longest) gap in minutes between two runs of the catch-up schedule, over a
+        whole year (computed once)."""
+        return cron_gaps_minutes(self.catch_up_schedule)
+
+    @property
     def catch_up_interval_minutes(self) -> int:
-        """The longest gap between two runs of the catch-up schedule (computed once: it walks
-        two weeks of runs)."""
-        return cron_interval_minutes(self.catch_up_schedule)
+        return self.catch_up_gaps[1]
 
 
 def load_settings() -> StackSettings:
@@ -92,7 +99,7 @@ def load_settings() -> StackSettings:
         catch_up=_get_bool(config, "catchUp", True),
         catch_up_schedule=config.get("catchUpSchedule") or DEFAULT_CATCH_UP_SCHEDULE,
         catch_up_lookback_minutes=_get_int(config, "catchUpLookbackMinutes",
-                                           DEFAULT_CATCH_UP_LOOKBACK_MINUTES),
+                                           limits.DEFAULT_LOOKBACK_MINUTES),
         alert_email=config.get("alertEmail"),
         okta_org_url=_okta_org_url(),
     )
@@ -134,17 +141,29 @@ def _okta_org_url() -> Optional[str]:
     return f"https://{name}.{base}".lower() if name and base else None
 
 
-def cron_interval_minutes(schedule: str) -> int:
-    """The longest gap, in minutes, between consecutive runs over the next two weeks."""
-    runs = croniter(schedule, datetime(2026, 1, 1, tzinfo=timezone.utc))
-    previous, longest = runs.get_next(float), 0.0
-    for _ in range(4032):  # two weeks of runs every five minutes
-        current = runs.get_next(float)
-        longest = max(longest, current - previous)
-        previous = current
-        if current - runs.start_time > 14 * 86400:
-            break
-    return round(longest / 60)
+def cron_gaps_minutes(schedule: str) -> tuple:
+    """(shortest, longest) gap in minutes between consecutive runs of a unix-cron schedule, over
+    a whole year and into the next (a monthly schedule's longest gap is 31 days, not 28).
+
+    Cron's time-of-day fields (minute, hour) do not depend on its date fields (day of month,
+    month, day of week), so a year is walked a day at a time, each matching day running at the
+    same times: a few hundred steps instead of one per run.
+    """
+    minute, hour, *date_fields = schedule.split()
+    day = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    times = croniter(f"{minute} {hour} * * *", day - timedelta(seconds=1))
+    in_a_day = []
+    while (moment := times.get_next(datetime)) < day + timedelta(days=1):
+        in_a_day.append(moment.hour * 60 + moment.minute)
+    days = croniter(f"0 0 {' '.join(date_fields)}", day - timedelta(seconds=1))
+    matching = [days.get_next(datetime)]
+    while len(matching) < 2 or matching[-1] < day + timedelta(days=366):
+        matching.append(days.get_next(datetime))
+    within = [later - earlier for earlier, later in zip(in_a_day, in_a_day[1:])]
+    across = [(later - earlier).days * 1440 + in_a_day[0] - in_a_day[-1]
+              for earlier, later in zip(matching, matching[1:])]
+    gaps = within + across
+    return min(gaps), max(gaps)
 
 
 def _get_int(config: pulumi.Config, key: str, default: int) -> int:
@@ -192,16 +211,22 @@ def check_catch_up(settings: StackSettings) -> None:
     if len(schedule.split()) != 5 or not croniter.is_valid(schedule):
         raise ConfigError("okta-event-hook:catchUpSchedule must be a unix-cron schedule of five "
                           'fields, e.g. "*/15 * * * *" (every 15 minutes, UTC)')
-    interval = settings.catch_up_interval_minutes
-    if interval < MIN_CATCH_UP_INTERVAL_MINUTES:
-        raise ConfigError(f"okta-event-hook:catchUpSchedule runs every {interval} minute(s); a "
-                          f"pass may take up to 4, so run it at most every "
-                          f"{MIN_CATCH_UP_INTERVAL_MINUTES} minutes")
+    shortest, interval = settings.catch_up_gaps
+    if shortest < limits.MIN_SCHEDULE_MINUTES:
+        raise ConfigError(f"okta-event-hook:catchUpSchedule runs {shortest} minute(s) apart; a "
+                          "pass may take up to 4, so run it at most every "
+                          f"{limits.MIN_SCHEDULE_MINUTES} minutes")
+    if interval > MAX_CATCH_UP_INTERVAL_MINUTES:
+        raise ConfigError(f"okta-event-hook:catchUpSchedule leaves up to {interval} minutes "
+                          "between runs; Cloud Monitoring can watch for a missing pass over at "
+                          f"most {MAX_ABSENCE_SECONDS // 60} minutes, so run it at least every "
+                          f"{MAX_CATCH_UP_INTERVAL_MINUTES} minutes")
     lookback = settings.catch_up_lookback_minutes
-    if not interval < lookback <= MAX_CATCH_UP_LOOKBACK_MINUTES:
+    if not interval < lookback <= limits.MAX_LOOKBACK_MINUTES:
         raise ConfigError(f"okta-event-hook:catchUpLookbackMinutes must exceed the schedule's "
                           f"longest interval ({interval} minutes), so that passes overlap, and "
-                          f"be at most {MAX_CATCH_UP_LOOKBACK_MINUTES}")
+                          f"be at most {limits.MAX_LOOKBACK_MINUTES} (Cloud Logging stores no "
+                          f"entry dated more than {limits.LOGGING_OLDEST_DAYS} days back)")
     org_url = settings.okta_org_url
     if org_url is None or not _ORG_HOST.fullmatch(org_url.removeprefix("https://")):
         raise ConfigError("the catch-up reads the Okta org at https://<okta:orgName>.<okta:baseUrl>"

@@ -51,7 +51,8 @@ class StackMocks(pulumi.runtime.Mocks):
             outputs.update(
                 project=GCP_PROJECT,
                 url=f"https://{location}-{GCP_PROJECT}.cloudfunctions.net/{name}",
-                serviceConfig={**outputs["serviceConfig"], "service": service})
+                serviceConfig={**outputs["serviceConfig"], "service": service,
+                               "uri": f"https://{name}-7q2hxyzq6a-uc.a.run.app"})
         elif args.typ == "gcp:serviceaccount/account:Account":
             email = f"{outputs['accountId']}@{GCP_PROJECT}.iam.gserviceaccount.com"
             resource_id = f"projects/{GCP_PROJECT}/serviceAccounts/{email}"

@@ -246,7 +246,7 @@ def test_apis_are_enabled_first_and_left_enabled_on_destroy(stack):
 
 
 def test_the_source_bucket_is_private(stack):
-    bucket = stack.one("gcp:storage/bucket:Bucket").inputs
+    bucket = stack.one("gcp:storage/bucket:Bucket", "source").inputs
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["location"] == "us-central1"

@@ -25,8 +25,9 @@ from stack_harness import (
 )
 
 sys.path.insert(0, str(INFRA))
+from catch_up_limits import limits  # noqa: E402
 from okta_catch_up_app import rsa_public_jwk  # noqa: E402
-from stack_settings import cron_interval_minutes  # noqa: E402
+from stack_settings import cron_gaps_minutes  # noqa: E402
 
 APP = "okta:app/oAuth:OAuth"
 SCOPE = "okta:index/appOauthApiScope:AppOauthApiScope"
@@ -35,7 +36,10 @@ JOB = "gcp:cloudscheduler/job:Job"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev-catch-up"
-CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, "tls:index/privateKey:PrivateKey"}
+CATCH_UP_RUN_URL = "https://okta-event-hook-dev-catch-up-7q2hxyzq6a-uc.a.run.app"
+BUCKET = "gcp:storage/bucket:Bucket"
+BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
+CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, BUCKET_MEMBER, "tls:index/privateKey:PrivateKey"}
 
 
 def account(name: str) -> str:
@@ -99,7 +103,8 @@ def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stac
         "OKTA_PRIVATE_KEY_ID": rsa_public_jwk(generated_key_pems()[1])["kid"],
         "OKTA_EVENT_HOOK_ID": "who1a2b3c4d5e6f7g8h9",
         "OKTA_CATCH_UP_EVENTS": "user.lifecycle.deactivate",
-        "OKTA_CATCH_UP_LOOKBACK_MINUTES": "120"}
+        "OKTA_CATCH_UP_LOOKBACK_MINUTES": "120",
+        "OKTA_CATCH_UP_CURSOR": "gs://catch-up-cursor-4f1c2e7/okta-catch-up-cursor.json"}
     assert service["secretEnvironmentVariables"] == [{
         "key": "OKTA_PRIVATE_KEY", "projectId": GCP_PROJECT,
         "secret": "okta-event-hook-dev-catch-up-key", "version": "1"}]
@@ -120,10 +125,10 @@ def test_only_the_scheduler_account_may_invoke_the_catch_up(stack):
 def test_the_schedule_posts_with_an_oidc_token_for_the_function(stack):
     job = stack.one(JOB)
     assert job.inputs["schedule"] == "*/15 * * * *" and job.inputs["timeZone"] == "Etc/UTC"
-    assert job.inputs["httpTarget"] == {
-        "uri": CATCH_UP_URL, "httpMethod": "POST",
+    assert job.inputs["httpTarget"] == {  # the run.app URL, which is the token's audience
+        "uri": CATCH_UP_RUN_URL, "httpMethod": "POST",
         "oidcToken": {"serviceAccountEmail": account("okta-event-hook-dev-sched"),
-                      "audience": CATCH_UP_URL}}
+                      "audience": CATCH_UP_RUN_URL}}
     assert job.inputs["retryConfig"]["retryCount"] == 3
     assert stack.one(INVOKER, "catch-up-invoker").urn in job.dependencies
     assert int(job.inputs["attemptDeadline"].rstrip("s")) > 300  # longer than the function's
@@ -160,6 +165,7 @@ def test_catch_up_outputs(stack):
 def test_catch_up_false_creates_none_of_it_and_keeps_alerting(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, catchUp=False)
     assert not CATCH_UP_TYPES & set(stack.by_type)
+    assert [r.name for r in stack.by_type[BUCKET]] == ["source"]  # no cursor bucket
     assert [r.name for r in stack.by_type[FUNCTION]] == ["function"]
     assert [r.name for r in stack.by_type[ACCESSOR]] == ["hook-secret-accessor"]
     assert {r.name for r in stack.by_type[POLICY]} == {"receiver-errors-alert",
@@ -175,10 +181,10 @@ def policies(stack) -> dict:
     return {r.name.removesuffix("-alert"): r.inputs for r in stack.by_type[POLICY]}
 
 
-def test_four_policies_with_documentation_and_no_channel_by_default(stack):
+def test_five_policies_with_documentation_and_no_channel_by_default(stack):
     found = policies(stack)
     assert set(found) == {"receiver-errors", "refused-deliveries", "delivery-failures",
-                          "catch-up-stopped"}
+                          "catch-up-stopped", "catch-up-behind"}
     for policy in found.values():
         assert "**What to do:**" in policy["documentation"]["content"]
         assert policy["documentation"]["mimeType"] == "text/markdown"
@@ -204,21 +210,41 @@ def test_log_matching_policies_watch_our_services_only(stack):
     assert 'NOT jsonPayload.action="okta.event_hook.delivery_failed"' in receiver_errors
 
 
-def test_a_stopped_catch_up_is_an_absence_of_passes_for_twice_the_interval(
+def test_a_catch_up_that_does_not_catch_up_is_an_absence_of_complete_passes(
         monkeypatch, tmp_path, stack):
     [condition] = policies(stack)["catch-up-stopped"]["conditions"]
     absent = condition["conditionAbsent"]
-    assert absent["duration"] == "1800s"
+    assert absent["duration"] == "1800s"  # twice the 15-minute schedule
     assert 'metric.type="logging.googleapis.com/user/okta-event-hook-dev-catch-up-stopped"' in \
         absent["filter"]
     metric = stack.one("gcp:logging/metric:Metric").inputs
-    assert 'jsonPayload.action="okta.catch_up.pass"' in metric["filter"]
+    # Only complete passes count: a pass stopped early writes the same action, incomplete.
+    assert 'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true' in \
+        metric["filter"]
     # The policy waits until Cloud Monitoring knows the new metric.
     pause = stack.one("time:index/sleep:Sleep", "catch-up-stopped-metric-visible")
     assert pause.urn in stack.one(POLICY, "catch-up-stopped-alert").dependencies
     hourly = deploy(monkeypatch, tmp_path, catchUpSchedule="0 * * * *", catchUpLookbackMinutes=180)
     assert policies(hourly)["catch-up-stopped"]["conditions"][0]["conditionAbsent"][
         "duration"] == "7200s"
+
+
+@pytest.mark.parametrize("schedule, duration", [
+    ("0 */12 * * *", "84600s"),  # twice 12 hours is past Monitoring's longest: capped at 23.5 h
+    ("0 */11 * * *", "79200s"),
+])
+def test_the_absence_window_is_capped_at_monitoring_s_longest(monkeypatch, tmp_path, schedule,
+                                                              duration):
+    stack = deploy(monkeypatch, tmp_path, catchUpSchedule=schedule, catchUpLookbackMinutes=1440)
+    assert policies(stack)["catch-up-stopped"]["conditions"][0]["conditionAbsent"][
+        "duration"] == duration
+
+
+def test_a_catch_up_behind_by_two_intervals_alerts_on_its_pass_or_failure_line(stack):
+    [condition] = policies(stack)["catch-up-behind"]["conditions"]
+    log_filter = condition["conditionMatchedLog"]["filter"]
+    assert ('jsonPayload.action=("okta.catch_up.pass" OR "okta.catch_up.failed") AND '
+            "jsonPayload.behindSeconds>1800") in log_filter
 
 
 def test_an_alert_email_is_attached_to_every_policy(monkeypatch, tmp_path):
@@ -237,11 +263,17 @@ def test_an_alert_email_is_attached_to_every_policy(monkeypatch, tmp_path):
     ({"catchUp": "sometimes"}, "okta-event-hook:catchUp"),
     ({"catchUpSchedule": "every 15 minutes"}, "okta-event-hook:catchUpSchedule must be"),
     ({"catchUpSchedule": "*/15 * * * * *"}, "okta-event-hook:catchUpSchedule must be"),
-    ({"catchUpSchedule": "* * * * *"}, "runs every 1 minute(s)"),
+    ({"catchUpSchedule": "* * * * *"}, "runs 1 minute(s) apart"),
+    ({"catchUpSchedule": "*/4 * * * *"}, "runs 4 minute(s) apart"),
+    ({"catchUpSchedule": "0,2,30 * * * *"}, "runs 2 minute(s) apart"),  # 28 min at most
+    ({"catchUpSchedule": "0 9 * * *", "catchUpLookbackMinutes": 2000},
+     "leaves up to 1440 minutes between runs"),  # an alert would fire before every run
+    ({"catchUpSchedule": "0 0 1 * *", "catchUpLookbackMinutes": 43200},
+     "leaves up to 44640 minutes between runs"),  # 31 days, not 28
     ({"catchUpLookbackMinutes": 15}, "okta-event-hook:catchUpLookbackMinutes must exceed"),
     ({"catchUpSchedule": "0 * * * *", "catchUpLookbackMinutes": 60},
      "longest interval (60 minutes)"),
-    ({"catchUpLookbackMinutes": 50_000}, "okta-event-hook:catchUpLookbackMinutes"),
+    ({"catchUpLookbackMinutes": 43_201}, "be at most 43200"),
     ({"alertEmail": "not an address"}, "okta-event-hook:alertEmail"),
     ({"okta:orgName": None}, "okta:orgName"),
     ({"functionName": "a" * 55}, "at most 54 characters"),
@@ -260,7 +292,60 @@ def test_the_okta_providers_environment_variables_give_the_org_too(monkeypatch, 
     assert stack.one(SCOPE).inputs["issuer"] == "https://acme.oktapreview.com"
 
 
-@pytest.mark.parametrize("schedule, minutes", [
-    ("*/15 * * * *", 15), ("0 * * * *", 60), ("0,10 * * * *", 50), ("0 9 * * *", 1440)])
-def test_the_schedule_interval_is_the_longest_gap(schedule, minutes):
-    assert cron_interval_minutes(schedule) == minutes
+@pytest.mark.parametrize("schedule, gaps", [
+    ("*/15 * * * *", (15, 15)), ("*/5 * * * *", (5, 5)), ("0 * * * *", (60, 60)),
+    ("0,10 * * * *", (10, 50)), ("0 9 * * *", (1440, 1440)),
+    ("0 0 1 * *", (28 * 1440, 31 * 1440)),  # February, then a 31-day month
+    ("0 8 * * 1-5", (1440, 3 * 1440)),  # Friday to Monday
+    ("30 23 28 2 *", (365 * 1440, 365 * 1440)), ("0 0 29 2 *", (1461 * 1440, 1461 * 1440)),
+])
+def test_the_schedule_gaps_are_measured_over_a_whole_year(schedule, gaps):
+    assert cron_gaps_minutes(schedule) == gaps
+
+
+@pytest.mark.parametrize("config", [
+    {"catchUpSchedule": "*/5 * * * *"},  # the shortest allowed
+    {"catchUpLookbackMinutes": limits.MAX_LOOKBACK_MINUTES},
+    {"catchUpSchedule": "0 */23 * * *", "catchUpLookbackMinutes": 1400},  # 23 h at most
+])
+def test_the_limits_themselves_are_accepted(monkeypatch, tmp_path, config):
+    assert deploy(monkeypatch, tmp_path, **config).by_type[JOB]
+
+
+def test_the_stack_and_the_function_share_the_look_back_limit():
+    from okta_hook.catch_up import limits as function_limits
+
+    assert limits.MAX_LOOKBACK_MINUTES == function_limits.MAX_LOOKBACK_MINUTES == 43_200
+
+
+# --- the cursor ---------------------------------------------------------------------------------
+
+def test_the_cursor_bucket_is_private_regional_and_emptied_on_destroy(stack):
+    bucket = stack.one(BUCKET, "catch-up-cursor").inputs
+    assert bucket == {"location": "us-central1", "uniformBucketLevelAccess": True,
+                      "publicAccessPrevention": "enforced", "forceDestroy": True,
+                      "softDeletePolicy": {"retentionDurationSeconds": 0}}
+
+
+def test_only_the_catch_up_may_use_the_cursor_and_only_in_its_bucket(stack):
+    [member] = stack.by_type[BUCKET_MEMBER]
+    assert member.inputs == {"bucket": "catch-up-cursor-4f1c2e7",
+                             "role": "roles/storage.objectUser",
+                             "member": f"serviceAccount:{account('okta-event-hook-dev-catchup')}"}
+    assert not [m for m in stack.by_type["gcp:projects/iAMMember:IAMMember"]
+                if "storage" in m.inputs["role"]]  # no project-wide storage role
+    # The function starts once the grant has had time to apply.
+    settle = stack.one("time:index/sleep:Sleep", "catch-up-iam-settled")
+    assert member.urn in settle.dependencies
+
+
+def test_the_function_keeps_its_cursor_in_that_bucket(stack):
+    service = stack.one(FUNCTION, "catch-up-function").inputs["serviceConfig"]
+    assert service["environmentVariables"]["OKTA_CATCH_UP_CURSOR"] == (
+        "gs://catch-up-cursor-4f1c2e7/okta-catch-up-cursor.json")
+
+
+def test_the_service_app_is_replaced_never_updated_in_place(stack):
+    app = stack.one(APP)
+    assert app.options["replaceOnChanges"] == ["*"]
+    assert not app.options.get("deleteBeforeReplace")  # the new app exists before the old goes
