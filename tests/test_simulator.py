@@ -362,6 +362,13 @@ lost to the hook (the System Log catch-up recovers them)
     ERROR Okta could not deliver to event hook okta-event-hook: Connection refused
     The hook writes the same insertId for Jane Roe's event: yes
 
+[7] A burst of 2,500 deactivations, more than a pass reads (1 page of 1,000 here); each pass runs on a new instance and resumes from the cursor in Cloud Storage
+    pass 1, new instance, from the look-back: 1000 event(s), stopped at its page limit
+    pass 2, new instance, from the cursor: 1000 event(s), stopped at its page limit
+    pass 3, new instance, from the cursor: 500 event(s), stopped at its page limit
+    pass 4, new instance, from the cursor: 0 event(s), caught up
+    2,500 of 2,500 users logged, each once
+
 Receivers stopped. Demo passed.
 """
 
@@ -423,7 +430,8 @@ def test_a_demo_whose_later_steps_fail_says_which_and_exits_1(capsys, monkeypatc
         "token: HTTP 401 (invalid_client; The client_assertion signature or claims are "
         "invalid.)\n"
         "    The hook writes the same insertId for Jane Roe's event: NO\n")
-    assert shown.endswith("\nReceivers stopped. 4 step(s) failed.\n")
+    assert steps["7"].startswith("    pass 1: HTTP 502: Okta refused the catch-up's credentials")
+    assert shown.endswith("\nReceivers stopped. 5 step(s) failed.\n")
 
 
 def test_make_smoke_reads_url_and_secret_from_pulumi(tmp_path, receiver):

@@ -5,13 +5,17 @@ Okta's verification and a deactivation of John Doe, shows the log line the recei
 delivery with a wrong secret being refused. Then the hook is down when Jane Roe is deactivated,
 Okta gives up, and the System Log catch-up (the okta_catch_up target, against a fake Okta org)
 writes her line, with the insertId the hook writes for the same event, and reports Okta's failed
-delivery. Exit status 0 only if every step did what it should.
+delivery. Last, a burst larger than a pass is read over the next passes, each on a new instance,
+resuming from the cursor the catch-up keeps in Cloud Storage (a local emulator). Exit status 0
+only if every step did what it should.
 """
 
 import json
 import sys
+from datetime import datetime, timedelta, timezone
 
 from okta_simulator import okta_rules, payloads
+from okta_simulator.cloud_storage import LocalStorage
 from okta_simulator.fake_org import FakeOktaOrg, new_app_key
 from okta_simulator.local_receiver import DEV_SECRET, LocalReceiver, free_port
 from okta_simulator.transport import exchange
@@ -22,6 +26,7 @@ CLIENT_ID = "0oa1demo0catchup0001"
 HOOK_ID, HOOK_NAME = "who1demo0hook000001", "okta-event-hook"
 # How long a step waits for the log line it shows; a line that never comes fails the step.
 WAIT_SECONDS = 10.0
+BURST = 2500
 
 
 def step(number: int, text: str) -> None:
@@ -114,7 +119,44 @@ def catch_up_act(hook: LocalReceiver) -> int:
     same = [r.get(INSERT_ID) for r in from_hook] == [
         r.get(INSERT_ID) for r in recovered if r.get("action") == "user.deactivated"]
     print(f"    The hook writes the same insertId for Jane Roe's event: {'yes' if same else 'NO'}")
-    return failures + (not same)
+    return failures + (not same) + cursor_act(key, pem)
+
+
+def cursor_act(key, pem: str) -> int:
+    """Step 7: a burst larger than a pass, read over the next passes, each on a new instance,
+    from the cursor it keeps in Cloud Storage (a local emulator); the last pass finds Okta's
+    empty page."""
+    step(7, f"A burst of {BURST:,} deactivations, more than a pass reads (1 page of 1,000 here); "
+            "each pass runs on a new instance and resumes from the cursor in Cloud Storage")
+    logins = []
+    with FakeOktaOrg(CLIENT_ID, key.public_key()) as org, LocalStorage() as storage:
+        start = datetime.now(timezone.utc) - timedelta(minutes=60)
+        for number in range(BURST):
+            event = payloads.deactivation(f"Burst User {number}", f"burst{number}@example.com")
+            event["published"] = (start + timedelta(seconds=number)).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+            org.add(event)
+        env = {"OKTA_ORG_URL": org.url, "OKTA_CLIENT_ID": CLIENT_ID, "OKTA_PRIVATE_KEY": pem,
+               "OKTA_CATCH_UP_MAX_PAGES": "1", **storage.environment()}
+        for number in range(1, 5):
+            with LocalReceiver(env=env, target="okta_catch_up") as catch_up:
+                reply = exchange(catch_up.url, "POST", {}, b"", timeout=60)
+                if reply.status != 200:
+                    print(f"    pass {number}: HTTP {reply.status}: {error_of(reply)}")
+                    return 1
+                summary = json.loads(reply.body)
+                ending = "caught up" if summary["complete"] else "stopped at its page limit"
+                print(f"    pass {number}, new instance, from the {summary['startedFrom']}: "
+                      f"{summary['eventsRead']} event(s), {ending}")
+                lines = catch_up.wait_for_records(
+                    lambda r: r.get("action") == "okta.catch_up.pass", timeout=WAIT_SECONDS)
+                logins += [r["login"] for r in catch_up.log_records()
+                           if r.get("action") == "user.deactivated"]
+                failed = not lines
+        whole = sorted(logins) == sorted(f"burst{n}@example.com" for n in range(BURST))
+        print(f"    {len(set(logins)):,} of {BURST:,} users logged, "
+              f"{'each once' if whole else 'NOT each once'}")
+    return int(failed or not whole)
 
 
 def error_of(reply) -> str:
