@@ -118,8 +118,9 @@ def test_a_failed_deactivation_is_not_logged_as_one(org, catch_up):
     status, summary = catch_up.run_pass()
     assert status == 200 and summary["usersLogged"] == 0
     assert lines(catch_up, "user.deactivated") == []
-    assert any("did not succeed (outcome FAILURE)" in r["message"]
-               for r in catch_up.log_records() if r["severity"] == "WARNING")
+    [warning] = [r for r in catch_up.log_records() if r["severity"] == "WARNING"]
+    assert "did not succeed (outcome FAILURE)" in warning["message"]
+    assert warning["outcome"] == "FAILURE"  # a field to query on, not only words
 
 
 def test_the_hook_and_the_catch_up_write_the_same_line(org, served_catch_up):

@@ -4,6 +4,7 @@ google-cloud-storage client. Also the pass's bounds and what a hostile Okta can 
 
 import json
 import threading
+import time
 import urllib.parse
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -448,3 +449,45 @@ def test_each_attempt_is_a_new_dpop_proof(make_catch_up, app_key):
         proofs = [jwt.decode(h["DPoP"], options={"verify_signature": False})["jti"]
                   for _, path, h in dpop_org.requests if "DPoP" in h]
         assert len(proofs) == len(set(proofs))  # the fake org refuses a reused jti anyway
+
+
+def test_one_read_waits_at_most_its_own_limit_when_the_pass_has_more_time(make_catch_up, org,
+                                                                         app_key, monkeypatch):
+    """A stalled answer is retried while the pass has time, rather than waited for until the
+    pass's deadline (30 s per read deployed; half a second here)."""
+    from okta_hook.catch_up import okta_http
+
+    monkeypatch.setattr(okta_http, "READ_SECONDS", 0.5)
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_SECONDS="20"))
+    assert client.post("/").status_code == 200
+    org.page_delay = 1.0
+    reply = client.post("/")
+    assert (reply.status_code, reply.get_json()["error"]) == (
+        503, "Okta could not be read: no answer from Okta (ReadTimeout), 4 times")
+
+
+def test_a_token_of_unstated_lifetime_is_renewed_after_four_minutes_exactly(org, app_key):
+    """expires_in that is not a whole number means five minutes, renewed a minute early."""
+    from okta_hook.catch_up.okta_http import Deadline, OktaHttp
+    from okta_hook.catch_up.okta_oauth import OktaClient
+    from okta_hook.catch_up.system_log import polling_url
+
+    now = [time.time()]
+    client = OktaClient(OktaHttp(), org.url, CLIENT_ID, app_key, clock=lambda: now[0])
+    client.http.start_pass(Deadline(30))
+    url = polling_url(org.url, datetime.now(timezone.utc), ["user.lifecycle.deactivate"])
+
+    def okta_issues(token: str) -> None:  # the next answer, whatever is asked
+        org.tokens[token] = {"type": "Bearer", "jkt": None, "expires": time.time() + 600}
+        org.answers_ahead.append(token_answer(access_token=token, expires_in=299.5))
+
+    okta_issues("first")
+    client.get(url)
+    now[0] += 240 - 0.001  # 300 s less the minute's margin, not yet
+    client.get(url)
+    assert len(org.token_requests()) == 1
+    now[0] += 0.002
+    okta_issues("second")
+    client.get(url)
+    assert len(org.token_requests()) == 2
+    assert org.api_requests()[-1][2]["Authorization"] == "Bearer second"

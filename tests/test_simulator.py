@@ -362,7 +362,8 @@ lost to the hook (the System Log catch-up recovers them)
     ERROR Okta could not deliver to event hook okta-event-hook: Connection refused
     The hook writes the same insertId for Jane Roe's event: yes
 
-[7] A burst of 2,500 deactivations, more than a pass reads (1 page of 1,000 here); each pass runs on a new instance and resumes from the cursor in Cloud Storage
+[7] A burst of 2,500 deactivations, more than a pass reads (1 page of 1,000 here); each pass \
+runs on a new instance and resumes from the cursor in Cloud Storage
     pass 1, new instance, from the look-back: 1000 event(s), stopped at its page limit
     pass 2, new instance, from the cursor: 1000 event(s), stopped at its page limit
     pass 3, new instance, from the cursor: 500 event(s), stopped at its page limit
