@@ -61,7 +61,7 @@ class Part:
 PARTS = {
     "function": Part("function", "okta_hook/", (
         "tests/test_receiver.py", "tests/test_receiver_parts.py", "tests/test_catch_up.py",
-        "tests/test_catch_up_parts.py")),
+        "tests/test_catch_up_parts.py", "tests/test_catch_up_cursor.py")),
     # __main__.py only composes the components; every line of it runs in every stack test.
     # The provider test hands the pickled provider to another process: under mutmut its methods
     # call mutmut's dispatcher, a function of infra's module, which that process cannot import.
@@ -85,7 +85,8 @@ PARTS = {
             "test_the_jwk_is_a_valid_rsa_public_key_matching_the_pem",
             "test_catch_up_config_errors_name_the_key",
             "test_the_okta_providers_environment_variables_give_the_org_too",
-            "test_the_schedule_interval_is_the_longest_gap")),
+            "test_the_schedule_gaps_are_measured_over_a_whole_year",
+            "test_the_limits_themselves_are_accepted")),
         "tests/test_infra_parts.py"), timeout_seconds=10, children=6,
         not_mutated=("__main__.py",), not_run=(
             "tests/test_infra_parts.py::"
