@@ -135,7 +135,7 @@ class OktaHttp:
             if failures > RETRIES:
                 raise OktaUnavailable(f"{problem}, {failures} times")
             try:
-                self.deadline.sleep(backoff, "")
+                self.deadline.sleep(backoff, "no time left to retry")
             except OutOfTime:
                 raise OktaUnavailable(f"{problem}, and no time is left to retry") from None
             backoff *= 2
