@@ -12,15 +12,14 @@ https://cloud.google.com/logging/docs/alerting/log-based-alerts
 from dataclasses import dataclass
 
 import pulumi
-import pulumiverse_time as time
-from pulumi_gcp import logging, monitoring
+from pulumi_gcp import monitoring
 
+from log_metrics import log_metric
 from stack_settings import MAX_ABSENCE_SECONDS, StackSettings
 
 NOTIFY_AT_MOST_EVERY = "300s"  # per policy: one e-mail for a burst of matching lines
 AUTO_CLOSE = "1800s"  # an incident closes itself after 30 quiet minutes
 ALIGNMENT = "300s"
-METRIC_VISIBLE_AFTER = "120s"  # a new log-based metric's wait before a policy may use it
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,8 @@ class Alerting(pulumi.ComponentResource):
                 monitoring.AlertPolicyAlertStrategyNotificationRateLimitArgs(
                     period=NOTIFY_AT_MOST_EVERY)
         else:
-            metric, visible = self._metric(alert, entries)
+            metric, visible = log_metric(alert.key, f"{self._settings.function_name}-{alert.key}",
+                                         alert.title, entries, self)
             wait_for.append(visible)
             condition = monitoring.AlertPolicyConditionArgs(
                 display_name=alert.title,
@@ -146,17 +146,3 @@ class Alerting(pulumi.ComponentResource):
             alert_strategy=strategy,
             notification_channels=[c.name for c in self._channels],
         ), pulumi.ResourceOptions(parent=self, depends_on=wait_for))
-
-    def _metric(self, alert: Alert, entries: pulumi.Output) -> tuple:
-        """A log-based counter of `entries`, and a pause until Cloud Monitoring knows it."""
-        metric = logging.Metric(f"{alert.key}-metric", logging.MetricArgs(
-            name=f"{self._settings.function_name}-{alert.key}",
-            description=alert.title,
-            filter=entries,
-            metric_descriptor=logging.MetricMetricDescriptorArgs(
-                metric_kind="DELTA", value_type="INT64", unit="1"),
-        ), pulumi.ResourceOptions(parent=self))
-        visible = time.Sleep(f"{alert.key}-metric-visible", time.SleepArgs(
-            create_duration=METRIC_VISIBLE_AFTER, triggers={"metric": metric.name}),
-            pulumi.ResourceOptions(parent=self))
-        return metric, visible
