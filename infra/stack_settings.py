@@ -32,7 +32,10 @@ SECRET_KEYS = ("hookSecret", "previousHookSecret")
 # Every okta-event-hook: key the program reads; any other is most likely a typo.
 KNOWN_KEYS = {*SECRET_KEYS, "events", "hookName", "functionName", "memory", "cpu",
               "minInstances", "maxInstances", "concurrency", "catchUp", "catchUpSchedule",
-              "catchUpLookbackMinutes", "alertEmail"}
+              "catchUpLookbackMinutes", "alertEmail", "retentionDays", "deactivationTopic"}
+# The record's log bucket: a year's audit and a margin by default, within Cloud Logging's limits.
+# https://cloud.google.com/logging/docs/buckets#custom-retention
+DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 400, 1, 3650
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ORG_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 
@@ -43,6 +46,7 @@ class ConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class StackSettings:
+    project: str  # the Google Cloud project (gcp:project, or the provider's environment)
     hook_secret: pulumi.Output  # secret: the exact Authorization header value Okta sends
     previous_hook_secret: Optional[pulumi.Output]  # secret, only during a rotation
     events: list
@@ -59,6 +63,8 @@ class StackSettings:
     catch_up_lookback_minutes: int
     alert_email: Optional[str]
     okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
+    retention_days: int  # how long the record's log bucket keeps its lines
+    deactivation_topic: bool  # a Pub/Sub topic that receives each deactivation line
 
     @functools.cached_property
     def catch_up_gaps(self) -> tuple:
@@ -85,6 +91,7 @@ def load_settings() -> StackSettings:
         raise pulumi.ConfigMissingError(f"{PROJECT}:hookSecret", secret=True)
     function_name = config.get("functionName") or default_function_name(pulumi.get_stack())
     settings = StackSettings(
+        project=_gcp_project(),
         hook_secret=secrets["hookSecret"],
         previous_hook_secret=secrets["previousHookSecret"],
         events=events,
@@ -102,6 +109,8 @@ def load_settings() -> StackSettings:
                                            limits.DEFAULT_LOOKBACK_MINUTES),
         alert_email=config.get("alertEmail"),
         okta_org_url=_okta_org_url(),
+        retention_days=_get_int(config, "retentionDays", DEFAULT_RETENTION_DAYS),
+        deactivation_topic=_get_bool(config, "deactivationTopic", False),
     )
     check(settings)
     return settings
@@ -130,6 +139,17 @@ def _secret(config: pulumi.Config, key: str) -> Optional[pulumi.Output]:
         raise ConfigError(f"{full_key} is stored in plain text in the stack's file; set it "
                           f"again with `pulumi config set --secret {full_key}`")
     return pulumi.Output.secret(value)
+
+
+def _gcp_project() -> str:
+    """The project as the Google provider finds it: gcp:project, or its environment variables."""
+    project = pulumi.Config("gcp").get("project") or next(
+        (os.environ[name] for name in ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT",
+                                       "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+         if os.environ.get(name)), None)
+    if not project:
+        raise ConfigError("gcp:project is not set: `pulumi config set gcp:project <project id>`")
+    return project
 
 
 def _okta_org_url() -> Optional[str]:
@@ -202,6 +222,9 @@ def check(settings: StackSettings) -> None:
         raise ConfigError(problem)
     if settings.alert_email is not None and not _EMAIL.fullmatch(settings.alert_email):
         raise ConfigError("okta-event-hook:alertEmail must be one e-mail address")
+    if not MIN_RETENTION_DAYS <= settings.retention_days <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"okta-event-hook:retentionDays must be from {MIN_RETENTION_DAYS} to "
+                          f"{MAX_RETENTION_DAYS} (Cloud Logging's limits for a log bucket)")
     if settings.catch_up:
         check_catch_up(settings)
 

@@ -245,6 +245,18 @@ def test_a_deactivation_logs_the_users_name_and_login(client, log):
     assert line["published"] == event["published"]
     assert line["eventType"] == "user.lifecycle.deactivate"
     assert line["outcome"] == "SUCCESS"
+    # Who deactivated them: the event's actor, for the audit record.
+    assert (line["actorId"], line["actorLogin"], line["actorName"]) == (
+        "00u1admin0000000000", "admin@example.com", "Okta Admin")
+
+
+@pytest.mark.parametrize("actor", [None, "not an object", {}, {"id": 7, "alternateId": ""}])
+def test_a_deactivation_without_a_usable_actor_is_logged_with_none(client, log, actor):
+    delivery = john_doe_delivery()
+    delivery["data"]["events"][0]["actor"] = actor
+    assert post(client, delivery).status_code == 200
+    [line] = deactivations(log.records())
+    assert (line["actorId"], line["actorLogin"], line["actorName"]) == (None, None, None)
 
 
 def test_every_acknowledgement_is_the_same_empty_200_and_stays_so(client):

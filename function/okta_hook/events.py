@@ -72,6 +72,10 @@ def log_deactivated_users(event: dict, fields: dict) -> int:
     if not isinstance(targets, list):
         log("WARNING", "Skipped a deactivation event without a target list.", **fields)
         return 0
+    # Who did it: the admin (or Okta itself, for an automation) the event names as its actor.
+    actor = event.get("actor") if isinstance(event.get("actor"), dict) else {}
+    by = {"actorId": text(actor.get("id")), "actorLogin": text(actor.get("alternateId")),
+          "actorName": text(actor.get("displayName"))}
     users = logged = 0
     for target in targets:
         if not isinstance(target, dict):
@@ -89,7 +93,7 @@ def log_deactivated_users(event: dict, fields: dict) -> int:
             continue
         log("NOTICE", f"The user {who} has been deactivated on the Okta org!",
             action="user.deactivated", userId=user_id, login=login, displayName=name,
-            outcome=result, **fields, **shown_once(fields["published"], fields["uuid"],
+            outcome=result, **by, **fields, **shown_once(fields["published"], fields["uuid"],
                                                    user_id or who))
         logged += 1
     if users == 0:
