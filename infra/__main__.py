@@ -2,16 +2,20 @@
 
 Settings are read once (stack_settings.py); each concern is one component: the receiver on Google
 Cloud, the hook in Okta, the System Log catch-up (its Okta service app and its private function,
-unless `catchUp` is false) and the alert policies.
+unless `catchUp` is false), the alert policies, the record (a log bucket, a saved query, a topic
+with `deactivationTopic`) and the dashboard.
 """
 
 import pulumi
 
 from alerting import Alerting
+from dashboard import Dashboard
 from gcp_catch_up import GcpCatchUp
 from gcp_receiver import GcpReceiver
+from log_filters import actions_filter, both, services_filter
 from okta_catch_up_app import OktaCatchUpApp
 from okta_registration import OktaEventHook
+from record import Record
 from stack_settings import load_settings
 
 settings = load_settings()
@@ -24,17 +28,27 @@ if settings.catch_up:
     watched_services.append(catch_up.function.name)
     pulumi.export("catchUpFunctionUrl", catch_up.url)  # private: Cloud Scheduler calls it
     pulumi.export("oktaServiceAppClientId", app.client_id)  # Applications > Applications
-alerting = Alerting("alerting", settings, watched_services)
+alerting = Alerting("alerting", settings, watched_services, receiver.apis)
+record = Record("record", settings, watched_services, receiver.apis)
+dashboard = Dashboard("dashboard", settings, watched_services, receiver.function.name,
+                      alerting.policies)
 
-log_query = pulumi.Output.format(
-    'resource.type="cloud_run_revision" AND resource.labels.service_name="{0}" '
-    'AND jsonPayload.action="user.deactivated"', receiver.function.name)
+# Deactivations from both functions: the catch-up's lines are exactly the ones the hook missed.
+log_query = both(services_filter(watched_services), actions_filter(["user.deactivated"]))
 
 pulumi.export("functionUrl", receiver.url)  # the hook's URI; `make smoke` sends to it
 pulumi.export("eventHookId", okta_hook.hook.id)  # Admin Console > Workflow > Event Hooks
 pulumi.export("hookSecretName", receiver.secret_name)  # Secret Manager secret with the header
-pulumi.export("deactivationLogQuery", log_query)  # paste into Logs Explorer
-pulumi.export("deactivationLogCommand", pulumi.Output.format(
-    "gcloud logging read '{0}' --project {1} --limit 20 --format json",
-    log_query, receiver.function.project))
+pulumi.export("deactivationLogQuery", log_query)  # paste into Logs Explorer (last 30 days)
+pulumi.export("deactivationLogCommand", pulumi.Output.format(  # the whole record
+    "gcloud logging read '{0}' --project {1} --bucket {2} --location {3} --view _AllLogs "
+    "--limit 20 --format json", log_query, settings.project, record.bucket.bucket_id,
+    record.bucket.location))
+pulumi.export("recordBucket", record.bucket.id)  # Logging > Logs Storage
+pulumi.export("deactivationsQuery", record.query.name)  # Logging > Log Analytics > Saved
+pulumi.export("dashboardUrl", dashboard.dashboard.id.apply(
+    lambda dashboard_id: "https://console.cloud.google.com/monitoring/dashboards/builder/"
+                         f"{dashboard_id.rsplit('/', 1)[-1]}?project={settings.project}"))
+if record.topic is not None:
+    pulumi.export("deactivationTopic", record.topic.id)  # subscribe to act on deactivations
 pulumi.export("alertPolicyNames", [p.name for p in alerting.policies])  # Monitoring > Alerting

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import monitoring
 
+from log_filters import both, services_filter
 from log_metrics import log_metric
 from stack_settings import MAX_ABSENCE_SECONDS, StackSettings
 
@@ -91,27 +92,25 @@ def alerts(settings: StackSettings) -> list[Alert]:
 
 
 class Alerting(pulumi.ComponentResource):
-    def __init__(self, name: str, settings: StackSettings, service_names: list,
+    def __init__(self, name: str, settings: StackSettings, service_names: list, apis: list,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("okta-event-hook:gcp:Alerting", name, None, opts)
         self._settings = settings
         self._channels = []
         if settings.alert_email:
+            # Like everything else, created once the Monitoring API is on.
             self._channels.append(monitoring.NotificationChannel(
                 "alert-email", monitoring.NotificationChannelArgs(
                     display_name=f"{settings.function_name} alerts", type="email",
                     labels={"email_address": settings.alert_email}),
-                pulumi.ResourceOptions(parent=self)))
+                pulumi.ResourceOptions(parent=self, depends_on=apis)))
         # Only these functions' entries: other workloads in the project are not ours to watch.
-        services = pulumi.Output.all(*service_names).apply(
-            lambda names: " OR ".join(f'"{n}"' for n in names))
+        services = services_filter(service_names)
         self.policies = [self._policy(alert, services) for alert in alerts(settings)]
         self.register_outputs({"policyNames": [p.name for p in self.policies]})
 
     def _policy(self, alert: Alert, services: pulumi.Output) -> monitoring.AlertPolicy:
-        entries = pulumi.Output.format(
-            'resource.type="cloud_run_revision" AND resource.labels.service_name=({0}) AND ({1})',
-            services, alert.log_filter)
+        entries = both(services, alert.log_filter)
         strategy = monitoring.AlertPolicyAlertStrategyArgs(auto_close=AUTO_CLOSE)
         wait_for = []
         if alert.absent_for_seconds is None:

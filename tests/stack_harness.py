@@ -77,6 +77,19 @@ class StackMocks(pulumi.runtime.Mocks):
             resource_id = (f"projects/{GCP_PROJECT}/locations/{outputs['location']}/"
                            f"repositories/{outputs['repositoryId']}")
             outputs.update(name=outputs["repositoryId"])
+        elif args.typ == "time:index/static:Static":
+            outputs.update(unix=1764460800, rfc3339="2025-11-30T00:00:00Z")
+        elif args.typ == "gcp:logging/projectBucketConfig:ProjectBucketConfig":
+            resource_id = (f"projects/{outputs['project']}/locations/{outputs['location']}/"
+                           f"buckets/{outputs['bucketId']}")
+            outputs.update(name=resource_id)
+        elif args.typ == "gcp:logging/projectSink:ProjectSink":
+            outputs.update(writerIdentity="serviceAccount:service-123456789@gcp-sa-logging"
+                                          ".iam.gserviceaccount.com")
+        elif args.typ == "gcp:pubsub/topic:Topic":
+            resource_id = f"projects/{outputs['project']}/topics/{outputs['name']}"
+        elif args.typ == "gcp:monitoring/dashboard:Dashboard":
+            resource_id = f"projects/123456789/dashboards/{args.name}-3f2a9c"
         elif args.typ == "gcp:monitoring/alertPolicy:AlertPolicy":
             outputs.update(name=f"projects/{GCP_PROJECT}/alertPolicies/{args.name}")
         elif args.typ == "gcp:monitoring/notificationChannel:NotificationChannel":

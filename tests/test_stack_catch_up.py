@@ -217,7 +217,7 @@ def test_a_catch_up_that_does_not_catch_up_is_an_absence_of_complete_passes(
     assert absent["duration"] == "1800s"  # twice the 15-minute schedule
     assert 'metric.type="logging.googleapis.com/user/okta-event-hook-dev-catch-up-stopped"' in \
         absent["filter"]
-    metric = stack.one("gcp:logging/metric:Metric").inputs
+    metric = stack.one("gcp:logging/metric:Metric", "catch-up-stopped-metric").inputs
     # Only complete passes count: a pass stopped early writes the same action, incomplete.
     assert 'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true' in \
         metric["filter"]

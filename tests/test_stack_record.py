@@ -1,0 +1,248 @@
+"""The lasting record under mocks: the log bucket and its sink, the saved SQL query, the dashboard,
+the deactivation topic, and the queries the stack exports."""
+
+import json
+import re
+import sys
+
+import pulumi
+import pytest
+from google.cloud.monitoring_dashboard_v1.types import Dashboard
+from google.protobuf import json_format
+
+from stack_harness import GCP_PROJECT, INFRA, deploy
+
+sys.path.insert(0, str(INFRA))
+from dashboard import CLOUD_RUN_METRICS, COLUMNS  # noqa: E402
+from record import RECORD_ACTIONS  # noqa: E402
+
+BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+SINK = "gcp:logging/projectSink:ProjectSink"
+QUERY = "gcp:logging/savedQuery:SavedQuery"
+METRIC = "gcp:logging/metric:Metric"
+DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+TOPIC = "gcp:pubsub/topic:Topic"
+PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+SERVICES = 'resource.labels.service_name=("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
+BUCKET_ID = "okta-event-hook-dev-record-1764460800"
+BUCKET_PATH = f"projects/{GCP_PROJECT}/locations/global/buckets/{BUCKET_ID}"
+
+
+@pytest.fixture
+def stack(monkeypatch, tmp_path):
+    return deploy(monkeypatch, tmp_path)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+def test_the_record_bucket_keeps_400_days_with_log_analytics(stack):
+    bucket = stack.one(BUCKET).inputs
+    assert (bucket["project"], bucket["location"], bucket["retentionDays"]) == (
+        GCP_PROJECT, "global", 400)
+    assert bucket["enableAnalytics"] is True
+    # A new id whenever the stack creates it anew: a destroyed bucket holds its id for 7 days.
+    assert bucket["bucketId"] == BUCKET_ID
+    created = stack.one("time:index/static:Static", "record-created")
+    assert created.inputs == {} and stack.one(BUCKET).urn != created.urn
+
+
+@pytest.mark.parametrize("days", [1, 3650])
+def test_cloud_logging_s_retention_limits_are_accepted(monkeypatch, tmp_path, days):
+    stack = deploy(monkeypatch, tmp_path, retentionDays=days)
+    assert stack.one(BUCKET).inputs["retentionDays"] == days
+
+
+@pytest.mark.parametrize("days", [0, 3651, "a year"])
+def test_a_retention_outside_them_is_refused_before_anything_is_created(monkeypatch, tmp_path,
+                                                                        days):
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, retentionDays=days)
+    assert "okta-event-hook:retentionDays" in str(error.value)
+
+
+def test_the_sink_routes_the_lines_of_record_of_both_functions_into_it(stack):
+    [sink] = stack.by_type[SINK]
+    assert sink.inputs["destination"] == f"logging.googleapis.com/{BUCKET_PATH}"
+    assert sink.inputs["uniqueWriterIdentity"] is True
+    log_filter = sink.inputs["filter"]
+    assert SERVICES in log_filter and 'resource.type="cloud_run_revision"' in log_filter
+    assert "jsonPayload.action=(" + " OR ".join(f'"{a}"' for a in RECORD_ACTIONS) + ")" in \
+        log_filter
+    assert RECORD_ACTIONS == ("user.deactivated", "okta.event_hook.delivery_failed",
+                              "okta.catch_up.pass")
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+def test_a_saved_query_lists_deactivations_with_user_time_actor_and_source(stack):
+    query = stack.one(QUERY).inputs
+    assert (query["parent"], query["location"], query["visibility"]) == (
+        f"projects/{GCP_PROJECT}", "global", "SHARED")
+    sql = query["opsAnalyticsQuery"]["sqlQueryText"]
+    assert f"FROM `{GCP_PROJECT}.global.{BUCKET_ID}._AllLogs`" in sql
+    for column in ("deactivated_at", "user_name", "login", "deactivated_by", "source"):
+        assert re.search(rf"\bAS {column}\b", sql), column
+    assert "JSON_VALUE(json_payload.actorLogin)" in sql
+    assert "WHERE JSON_VALUE(json_payload.action) = 'user.deactivated'" in sql
+    assert "PARTITION BY insert_id" in sql  # the hook's and the catch-up's line are one row
+    assert stack.one(BUCKET).urn in stack.one(QUERY).dependencies
+
+
+def test_the_readme_shows_the_same_sql():
+    from record import deactivations_sql
+
+    readme = (INFRA.parent / "README.md").read_text()
+    assert deactivations_sql("PROJECT", "BUCKET") in readme
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+def dashboard_of(stack) -> dict:
+    return json.loads(stack.one(DASHBOARD).inputs["dashboardJson"])
+
+
+@pytest.mark.parametrize("catch_up", [True, False])
+def test_the_dashboard_is_valid_for_the_monitoring_api(monkeypatch, tmp_path, catch_up):
+    """Parsed by the API's own protobuf message: an unknown field, a misspelt enum or a wrong
+    type fails here as it would at Google."""
+    stack = deploy(monkeypatch, tmp_path, catchUp=catch_up)
+    document = dashboard_of(stack)
+    json_format.Parse(json.dumps(document), Dashboard.pb()(), ignore_unknown_fields=False)
+    tiles = document["mosaicLayout"]["tiles"]
+    cells = set()
+    for tile in tiles:
+        assert tile["xPos"] + tile["width"] <= COLUMNS == document["mosaicLayout"]["columns"]
+        area = {(x, y) for x in range(tile["xPos"], tile["xPos"] + tile["width"])
+                for y in range(tile["yPos"], tile["yPos"] + tile["height"])}
+        assert not area & cells  # no tile hides another
+        cells |= area
+        assert tile["widget"]["title"]
+
+
+def charted_metrics(document: dict) -> list:
+    return [re.search(r'metric.type="([^"]+)"', data_set["timeSeriesQuery"]["timeSeriesFilter"]
+                      ["filter"]).group(1)
+            for tile in document["mosaicLayout"]["tiles"]
+            for data_set in tile["widget"].get("xyChart", {}).get("dataSets", [])]
+
+
+def test_every_chart_is_of_a_metric_the_stack_creates_or_one_of_cloud_run_s(stack):
+    created = {f"logging.googleapis.com/user/{m.inputs['name']}" for m in stack.by_type[METRIC]}
+    charted = charted_metrics(dashboard_of(stack))
+    assert set(charted) <= created | set(CLOUD_RUN_METRICS)
+    assert set(CLOUD_RUN_METRICS) <= set(charted)  # the receiver's requests and latency
+    assert len(charted) == 6
+    for name in ("deactivations", "refused", "delivery-failures", "behind"):
+        assert f"logging.googleapis.com/user/okta-event-hook-dev-{name}" in charted
+
+
+def test_the_dashboard_waits_until_monitoring_knows_its_metrics(stack):
+    pauses = [r for r in stack.by_type["time:index/sleep:Sleep"]
+              if r.name.startswith("dashboard-")]
+    assert len(pauses) == 4
+    dependencies = stack.one(DASHBOARD).dependencies
+    assert all(pause.urn in dependencies for pause in pauses)
+
+
+def test_deactivations_are_charted_per_hour_by_function(stack):
+    [deactivations] = [tile["widget"] for tile in dashboard_of(stack)["mosaicLayout"]["tiles"]
+                       if "Deactivations" in tile["widget"]["title"]]
+    aggregation = deactivations["xyChart"]["dataSets"][0]["timeSeriesQuery"][
+        "timeSeriesFilter"]["aggregation"]
+    assert aggregation == {"alignmentPeriod": "3600s", "perSeriesAligner": "ALIGN_SUM",
+                           "crossSeriesReducer": "REDUCE_SUM",
+                           "groupByFields": ["metric.label.service"]}
+    metric = stack.one(METRIC, "dashboard-deactivations-metric").inputs
+    assert metric["labelExtractors"] == {"service": "EXTRACT(resource.labels.service_name)"}
+    assert 'jsonPayload.action=("user.deactivated")' in metric["filter"]
+
+
+def test_how_far_behind_is_a_distribution_of_behind_seconds(stack):
+    metric = stack.one(METRIC, "dashboard-behind-metric").inputs
+    assert metric["valueExtractor"] == "EXTRACT(jsonPayload.behindSeconds)"
+    assert metric["metricDescriptor"]["valueType"] == "DISTRIBUTION"
+    assert 'jsonPayload.action=("okta.catch_up.pass" OR "okta.catch_up.failed")' in \
+        metric["filter"]
+
+
+def test_every_alert_policy_s_state_is_on_the_dashboard(stack):
+    shown = {tile["widget"]["alertChart"]["name"]
+             for tile in dashboard_of(stack)["mosaicLayout"]["tiles"]
+             if "alertChart" in tile["widget"]}
+    assert shown == {f"projects/{GCP_PROJECT}/alertPolicies/{p.name}"
+                     for p in stack.by_type[POLICY]}
+    assert len(shown) == 5
+
+
+def test_the_dashboard_s_link_is_an_output(stack):
+    assert stack.outputs["dashboardUrl"] == (
+        "https://console.cloud.google.com/monitoring/dashboards/builder/dashboard-3f2a9c"
+        f"?project={GCP_PROJECT}", False)
+
+
+# --- the topic ----------------------------------------------------------------------------------
+
+def test_no_topic_by_default(stack):
+    assert TOPIC not in stack.by_type and PUBLISHER not in stack.by_type
+    assert [s.name for s in stack.by_type[SINK]] == ["record-sink"]
+    assert "deactivationTopic" not in stack.outputs
+
+
+def test_a_deactivation_topic_gets_each_deactivation_line_and_nothing_else(monkeypatch,
+                                                                          tmp_path):
+    stack = deploy(monkeypatch, tmp_path, deactivationTopic=True)
+    topic = stack.one(TOPIC).inputs
+    assert topic["name"] == "okta-event-hook-dev-deactivations"
+    sink = stack.one(SINK, "deactivation-sink").inputs
+    assert sink["destination"] == (
+        f"pubsub.googleapis.com/projects/{GCP_PROJECT}/topics/okta-event-hook-dev-deactivations")
+    assert sink["filter"].endswith('AND (jsonPayload.action=("user.deactivated"))')
+    assert SERVICES in sink["filter"] and sink["uniqueWriterIdentity"] is True
+    # The sink's own writer may publish to this topic, and to nothing else.
+    [publisher] = stack.by_type[PUBLISHER]
+    assert publisher.inputs == {
+        "project": GCP_PROJECT, "topic": "okta-event-hook-dev-deactivations",
+        "role": "roles/pubsub.publisher",
+        "member": "serviceAccount:service-123456789@gcp-sa-logging.iam.gserviceaccount.com"}
+    assert stack.one("gcp:projects/service:Service", "api-pubsub").urn in \
+        stack.one(TOPIC).dependencies
+    assert stack.outputs["deactivationTopic"] == (
+        f"projects/{GCP_PROJECT}/topics/okta-event-hook-dev-deactivations", False)
+
+
+# --- what the stack exports, and review findings ------------------------------------------------
+
+def test_the_exported_query_covers_the_hook_and_the_catch_up(stack):
+    query, secret = stack.outputs["deactivationLogQuery"]
+    assert not secret
+    assert query == (f'resource.type="cloud_run_revision" AND {SERVICES} AND '
+                     '(jsonPayload.action=("user.deactivated"))')
+    command, _ = stack.outputs["deactivationLogCommand"]
+    assert command == (f"gcloud logging read '{query}' --project {GCP_PROJECT} --bucket "
+                       f"{BUCKET_ID} --location global --view _AllLogs --limit 20 --format json")
+
+
+def test_the_alert_e_mail_channel_waits_for_the_monitoring_api(monkeypatch, tmp_path):
+    stack = deploy(monkeypatch, tmp_path, alertEmail="oncall@example.com")
+    channel = stack.one("gcp:monitoring/notificationChannel:NotificationChannel")
+    api = stack.one("gcp:projects/service:Service", "api-monitoring")
+    assert api.urn in channel.dependencies
+
+
+def test_exactly_300_event_types_are_accepted(monkeypatch, tmp_path):
+    events = [f"user.custom.event{i}" for i in range(300)]
+    assert deploy(monkeypatch, tmp_path, events=events).one(
+        "okta:index/eventHook:EventHook").inputs["events"] == events
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, events=[*events, "user.custom.event300"])
+    assert "lists 301 event types; Okta allows 300 per hook" in str(error.value)
+
+
+def test_a_missing_project_is_a_config_error(monkeypatch, tmp_path):
+    for name in ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+                 "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, **{"gcp:project": None})
+    assert "gcp:project is not set" in str(error.value)
