@@ -1,52 +1,62 @@
-# Two commands for a new user: `make demo` and `make test`. Every target sets itself up.
+# Two commands for a new user: `make demo` and `make test`. Every target sets itself up
+# (tools/setup-venv: Python 3.11+, a venv made anew when the interpreter or the pins change).
+# `make` alone lists the targets.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
+CATCH_UP_PORT ?= 8081
 SIMULATOR := PYTHONPATH=tools $(BIN)/python -m okta_simulator
+SETUP := PYTHON=$(PYTHON) VENV=$(VENV) tools/setup-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
+HOOK_SECRET ?= $(DEV_SECRET)
 
-.PHONY: setup test snapshots run demo smoke bench bench-catch-up mutate
+.DEFAULT_GOAL := help
+.PHONY: help setup setup-demo test snapshots run run-catch-up demo smoke bench bench-catch-up mutate
 
-# The venv is rebuilt whenever requirements.txt changes.
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.txt
-	touch $@
+help: ## list the targets
+	@echo "okta-event-hook: make TARGET"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
 
-setup: $(VENV)/.installed
+setup: ## install everything (Pulumi, providers, test tools) into .venv
+	@$(SETUP) requirements.txt
 
-# pytest-xdist spreads the tests over the machine's cores (plain `pytest` runs them in one process).
-test: setup
+setup-demo: ## install what the function and the simulator need, no more
+	@$(SETUP) requirements-demo.txt
+
+test: setup ## lint, then every test on every core (about a minute)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
 
-# Records the stack's plan and the simulator's deliveries anew (tests/__snapshots__/) after a
-# change to infra/ or tools/okta_simulator/payloads.py that is meant.
-snapshots: setup
+snapshots: setup ## record the stack's plan and the simulator's deliveries anew, after a meant change
 	$(BIN)/python -m pytest tests/test_stack.py tests/test_simulator.py \
 	  -k "test_the_plan_changes_only_on_purpose or test_the_simulated_deliveries" --snapshot-update
 
-run: setup
-	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
-	@echo "Development secret: user dev, password dev-only-secret; Authorization: $(DEV_SECRET)"
-	@echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(DEV_SECRET)'   (Ctrl-C stops)"
-	@OKTA_HOOK_SECRET='$(DEV_SECRET)' $(BIN)/functions-framework \
-	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
-
-# The whole flow locally: receiver up, Okta's verification and a deactivation, log line, receiver down.
-demo: setup
+demo: setup-demo ## the whole flow locally: Okta's verification, deliveries, the catch-up, the cursor
 	@PYTHONPATH=tools $(BIN)/python -m okta_simulator.demo
 
-# Verify and deliver against the deployed stack (needs the Pulumi CLI and a deployed stack).
-smoke: setup
+run: setup-demo ## the receiver on PORT (8080) with HOOK_SECRET (the development secret)
+	@$(BIN)/python tools/port-free $(PORT) "make run PORT"
+	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
+	@[ "$(HOOK_SECRET)" != "$(DEV_SECRET)" ] && echo "Secret: yours (HOOK_SECRET)" || \
+	  echo "Secret: the development one (user dev, password dev-only-secret): $(DEV_SECRET)"
+	@echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(HOOK_SECRET)'   (Ctrl-C stops)"
+	@OKTA_HOOK_SECRET='$(HOOK_SECRET)' $(BIN)/functions-framework \
+	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
+
+run-catch-up: setup-demo ## the catch-up on CATCH_UP_PORT (8081), reading a fake Okta org
+	@$(BIN)/python tools/port-free $(CATCH_UP_PORT) "make run-catch-up CATCH_UP_PORT"
+	@PYTHONPATH=tools $(BIN)/python -m okta_simulator.local_catch_up --port $(CATCH_UP_PORT)
+
+smoke: ## verify and deliver to the deployed stack (needs the Pulumi CLI and a stack)
 	@command -v pulumi >/dev/null || { echo "make smoke needs the Pulumi CLI" \
-	  "(https://www.pulumi.com/docs/install/) and a deployed stack; see the README's Deploy." >&2; \
+	  "(https://www.pulumi.com/docs/install/) and a deployed stack; see docs/deploying.md." >&2; \
 	  exit 2; }
 	@pulumi stack --show-name >/dev/null 2>&1 || { echo "make smoke: no Pulumi stack is" \
 	  "selected here; run 'pulumi stack select <stack>' (or 'pulumi stack ls')." >&2; exit 2; }
+	@$(SETUP) requirements-demo.txt
 	@url="$$(pulumi stack output functionUrl)" && \
 	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"
 
@@ -54,18 +64,14 @@ smoke: setup
 # stack, side by side. Writes build/bench-results.md; BENCH_RESULTS=bench/results.md updates the
 # committed one. Needs wrk (Debian's package), installed here when missing.
 BENCH_RESULTS ?= build/bench-results.md
-bench: setup
+bench: setup ## the receiver's throughput, latency and cold start against baselines (minutes)
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	@mkdir -p $(dir $(BENCH_RESULTS))
 	PYTHONPATH=tools $(BIN)/python bench/run.py --results $(BENCH_RESULTS)
 
-# The catch-up over 10,000 events three ways (no cursor, the cursor in a Cloud Storage emulator,
-# a bare reader), then 100,000 events over several passes with the cursor (bench/catch_up.py).
-bench-catch-up: setup
+bench-catch-up: setup ## the catch-up with and without its cursor, then 100,000 events (a minute)
 	PYTHONPATH=tools $(BIN)/python bench/catch_up.py
 
-# Mutation testing with mutmut, in its own venv under build/ (long: see the README).
-# PARTS=function (or infra, simulator) mutates one part only.
-mutate: setup
+mutate: setup ## mutation testing with mutmut; PARTS=function, infra or simulator (long)
 	$(BIN)/python tools/mutate.py $(PARTS)

@@ -5,14 +5,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from okta_simulator import demo, okta_rules, payloads
 from okta_simulator.__main__ import main
-from okta_simulator.local_receiver import DEV_SECRET, REPO, LocalReceiver
+from okta_simulator.local_receiver import DEV_SECRET, REPO, LocalReceiver, free_port
+from okta_simulator.transport import exchange
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +187,36 @@ def test_a_url_okta_could_not_call_is_one_usage_line(capsys, url):
     status, out, err = run(capsys, "deliver", url)
     assert status == 2 and out == ""
     assert len(err.splitlines()) == 1 and "is not an http:// or https:// URL with a host" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["deliver", "http://127.0.0.1:9/", "--save", "/nonexistent/dir/x.json"],
+     "okta-sim: cannot write --save /nonexistent/dir/x.json: No such file or directory"),
+    (["deliver", "http://127.0.0.1:9/", "--secret", ""], "okta-sim: --secret is empty"),
+    (["--secret", " ", "deliver", "http://127.0.0.1:9/"], "okta-sim: --secret is empty"),
+    (["deliver", "http://127.0.0.1:9/", "--event-type", ""],
+     "okta-sim: Invalid value for --event-type: '' is not an event type, e.g. "
+     "user.lifecycle.deactivate"),
+    (["deliver", "http://127.0.0.1:9/", "--event-type", "nodots"],
+     "okta-sim: Invalid value for --event-type: 'nodots' is not an event type, e.g. "
+     "user.lifecycle.deactivate"),
+    (["deliver", "http://dev:secret@127.0.0.1:9/"],
+     "okta-sim: Invalid value for 'URL': the URL carries a user or password, which Okta never "
+     "sends: give the credential with --secret"),
+])
+def test_each_usage_error_is_one_line_and_exit_2_sending_nothing(capsys, monkeypatch, argv,
+                                                                 message):
+    monkeypatch.setenv("OKTA_HOOK_SECRET", DEV_SECRET)  # an empty --secret must not fall back
+    status = main(argv if "--secret" in argv else [*argv, "--secret", DEV_SECRET])
+    out, err = capsys.readouterr()
+    assert (status, out, err.splitlines()) == (2, "", [message])
+
+
+def test_replay_s_help_names_the_sample(capsys):
+    assert main(["replay", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "tools/okta_simulator/samples/deactivation-delivery.json" in help_text
+    assert (REPO / "tools/okta_simulator/samples/deactivation-delivery.json").is_file()
 
 
 def test_deliver_can_save_the_exact_body_it_sent_for_replay(capsys, stub, tmp_path):
@@ -530,3 +563,38 @@ def test_a_receiver_that_never_listens_is_stopped_at_the_deadline(tmp_path):
 
 def test_a_local_receiver_never_started_stops_quietly():
     LocalReceiver().stop()
+
+
+# --- make run-catch-up --------------------------------------------------------------------------
+
+def test_the_local_catch_up_serves_passes_that_resume_from_its_cursor():
+    """`make run-catch-up`'s program, as a user runs it: a banner with the commands, one page a
+    pass, the passes' lines as they come, and Ctrl-C ends it all."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "okta_simulator.local_catch_up", "--port", str(port),
+         "--users", "1500"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = [process.stdout.readline() for _ in range(4)]
+        assert banner[0].startswith(f"Catch-up (function/main.py:okta_catch_up) on "
+                                    f"http://127.0.0.1:{port}/")
+        assert banner[1].strip() == f"one pass:   curl -s -X POST http://127.0.0.1:{port}/"
+        summaries = [json.loads(exchange(f"http://127.0.0.1:{port}/", "POST", {}, b"",
+                                         timeout=30).body) for _ in range(3)]
+        assert [(s["startedFrom"], s["eventsRead"], s["complete"]) for s in summaries] == [
+            ("look-back", 1000, False), ("cursor", 501, False), ("cursor", 0, True)]
+        shown = [process.stdout.readline().strip() for _ in range(5)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    assert shown[0].startswith("WARNING: No cursor at gs://")
+    assert shown[1:] == [
+        'pass: startedFrom "look-back", pages 1, eventsRead 1000, usersLogged 1000, '
+        f'deliveryFailures 0, complete false, behindSeconds {summaries[0]["behindSeconds"]}',
+        "ERROR: Okta could not deliver to event hook okta-event-hook: Read timed out",
+        'pass: startedFrom "cursor", pages 1, eventsRead 501, usersLogged 500, '
+        f'deliveryFailures 1, complete false, behindSeconds {summaries[1]["behindSeconds"]}',
+        'pass: startedFrom "cursor", pages 0, eventsRead 0, usersLogged 0, deliveryFailures 0, '
+        "complete true, behindSeconds 0"]
+    assert rest.strip() == "Stopped." and process.returncode == 0

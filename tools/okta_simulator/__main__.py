@@ -7,6 +7,7 @@ okta_simulator ...). The hook secret, the exact Authorization header value Okta 
 
 import json
 import os
+import re
 import sys
 import urllib.parse
 from datetime import datetime, timezone
@@ -37,7 +38,18 @@ class HookUrl(click.ParamType):
         if not usable:
             self.fail(f"{value!r} is not an http:// or https:// URL with a host, "
                       "e.g. http://127.0.0.1:8080/", param, ctx)
+        if parts.username is not None or parts.password is not None:
+            self.fail("the URL carries a user or password, which Okta never sends: give the "
+                      "credential with --secret", param, ctx)
         return value
+
+
+def event_type(value: str) -> str:
+    """A System Log event type: dotted words, as Okta names them."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+", value):
+        raise click.BadParameter(f"{value!r} is not an event type, e.g. user.lifecycle.deactivate",
+                                 param_hint="--event-type")
+    return value
 
 
 def valid_secret(value: str) -> str:
@@ -75,7 +87,14 @@ def cli(ctx, secret):
 
 
 def secret_of(ctx, secret: str | None) -> str:
-    return valid_secret(secret or ctx.obj or os.environ.get("OKTA_HOOK_SECRET", ""))
+    """--secret after the command, else before it, else $OKTA_HOOK_SECRET. A --secret given
+    empty is refused as empty, never replaced by the environment's."""
+    for given in (secret, ctx.obj):
+        if given is not None:
+            if not given.strip():
+                raise click.UsageError("--secret is empty")
+            return valid_secret(given)
+    return valid_secret(os.environ.get("OKTA_HOOK_SECRET", ""))
 
 
 def report(what: str, verdict: okta_rules.Verdict, good: str, bad: str) -> int:
@@ -101,6 +120,7 @@ def verify(ctx, secret, url):
               help="events in the delivery [default: one per user]; with more events than "
                    "users, names and logins are numbered (John Doe 2, john.doe+2@...)")
 @click.option("--event-type", default="user.lifecycle.deactivate", show_default=True,
+              callback=lambda ctx, param, value: event_type(value),
               help="the System Log event type of every event")
 @save_option
 def deliver(ctx, secret, url, users, logins, count, event_type, save):
@@ -116,8 +136,8 @@ def deliver(ctx, secret, url, users, logins, count, event_type, save):
 @url_argument
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def replay(ctx, secret, url, file):
-    """Send a saved delivery body unchanged (e.g. one from --save, or samples/ in this tool's
-    folder: the README names it)."""
+    """Send a saved delivery body unchanged: one written with --save, or the sample
+    tools/okta_simulator/samples/deactivation-delivery.json."""
     verdict = okta_rules.deliver(url, secret_of(ctx, secret), file.read_bytes())
     ctx.exit(report("replay", verdict, "DELIVERED", "DROPPED"))
 
@@ -168,8 +188,11 @@ def send_delivery(url: str, secret: str, events: list, save: Path | None = None)
 
 def deliver_body(what: str, url: str, secret: str, body: bytes, save: Path | None = None,
                  counted: str = "") -> int:
-    if save is not None:
-        save.write_bytes(body)
+    if save is not None:  # written first: a path that cannot be written sends nothing
+        try:
+            save.write_bytes(body)
+        except OSError as error:
+            raise click.UsageError(f"cannot write --save {save}: {error.strerror}") from None
     verdict = okta_rules.deliver(url, secret, body)
     return report(what, verdict, f"DELIVERED{counted}", f"DROPPED{counted}")
 

@@ -43,11 +43,12 @@ class LocalReceiver:
     """A functions-framework process serving the receiver; use it as a context manager."""
 
     def __init__(self, env: dict | None = None, source: Path = SOURCE, target: str = TARGET,
-                 executable: Path | None = None, log_dir: str | None = None):
+                 executable: Path | None = None, log_dir: str | None = None,
+                 port: int | None = None):
         """`executable`: another installation's functions-framework (the bench's stock one);
         by default this environment's. `log_dir`: where the stdout file goes (the bench puts it
-        in memory); by default the temporary directory."""
-        self.port = free_port()
+        in memory); by default the temporary directory. `port`: a free one unless given."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._env = {"OKTA_HOOK_SECRET": DEV_SECRET} if env is None else env
         self._command = [

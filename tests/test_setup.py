@@ -1,0 +1,131 @@
+"""What a new user meets before anything runs: `make` alone, the Python check, the venv's rules,
+the light set of pins, and a busy port."""
+
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from okta_simulator.local_receiver import REPO
+
+
+def pins(path: Path) -> dict:
+    """{normalized name: version} of a requirements file."""
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            found[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return found
+
+
+def test_plain_make_lists_every_target_with_what_it_does():
+    done = subprocess.run(["make", "--no-print-directory"], cwd=REPO, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0 and done.stderr == ""
+    listed = dict(re.findall(r"^  ([a-z-]+) +(.+)$", done.stdout, re.M))
+    phony = re.search(r"^\.PHONY: (.+)$", (REPO / "Makefile").read_text(), re.M).group(1).split()
+    assert sorted(listed) == sorted(phony)
+    assert all(words and not words.isspace() for words in listed.values())
+    assert listed["demo"].startswith("the whole flow locally")
+
+
+def test_the_light_set_is_the_runtime_and_the_simulator_pinned_as_everything_else():
+    light, everything = pins(REPO / "requirements-demo.txt"), pins(REPO / "requirements.txt")
+    assert {name: everything.get(name) for name in light} == light  # the same pins
+    runtime = pins(REPO / "function" / "requirements.txt")
+    assert runtime.items() <= light.items()
+    left_out = set(everything) - set(light)
+    assert {"pulumi", "pulumi-gcp", "pulumi-okta", "pytest", "grpcio"} <= left_out
+    assert len(light) < len(everything) * 0.6
+
+
+@pytest.fixture
+def old_python(tmp_path) -> Path:
+    """A `python` that says it is 3.10.12."""
+    stub = tmp_path / "python3.10"
+    stub.write_text("#!/bin/sh\ncase \"$*\" in *print*) echo 3.10.12;; "
+                    "*) exit 1;; esac\n")
+    stub.chmod(0o755)
+    return stub
+
+
+def test_an_old_python_is_one_line_naming_the_version_found(old_python, tmp_path):
+    done = subprocess.run(["make", "--no-print-directory", "setup-demo", f"PYTHON={old_python}",
+                           f"VENV={tmp_path / 'venv'}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        f"okta-event-hook needs Python 3.11 or newer; {old_python} is 3.10.12. Run make with "
+        "PYTHON=python3.11 (or newer).")
+    assert not (tmp_path / "venv").exists()
+
+
+def setup(tmp_path, wanted: str, python: str = "python3") -> subprocess.CompletedProcess:
+    """tools/setup-venv on a copy of the repository's pins in `tmp_path` (a venv of its own)."""
+    return subprocess.run([str(tmp_path / "tools" / "setup-venv"), wanted], cwd=tmp_path,
+                          env={**os.environ, "PYTHON": python}, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Path:
+    """The setup script and two tiny pin files: one package each, from the machine's cache."""
+    (tmp_path / "tools").mkdir()
+    script = (REPO / "tools" / "setup-venv").read_text()
+    (tmp_path / "tools" / "setup-venv").write_text(script)
+    (tmp_path / "tools" / "setup-venv").chmod(0o755)
+    (tmp_path / "requirements-demo.txt").write_text("iniconfig==2.3.1\n")
+    (tmp_path / "requirements.txt").write_text("iniconfig==2.3.1\npluggy==1.7.0\n")
+    return tmp_path
+
+
+def test_the_venv_is_made_once_then_left_alone(scratch):
+    first = setup(scratch, "requirements-demo.txt")
+    assert first.returncode == 0, first.stderr
+    assert "Installing requirements-demo.txt" in first.stderr
+    marker = scratch / ".venv" / "kept"
+    marker.touch()
+    again = setup(scratch, "requirements-demo.txt")
+    assert (again.returncode, again.stderr) == (0, "") and marker.exists()
+
+
+def test_everything_serves_the_demo_too(scratch):
+    assert setup(scratch, "requirements.txt").returncode == 0
+    again = setup(scratch, "requirements-demo.txt")
+    assert (again.returncode, again.stderr) == (0, "")
+
+
+def test_changed_pins_make_the_venv_anew(scratch):
+    assert setup(scratch, "requirements.txt").returncode == 0
+    (scratch / ".venv" / "kept").touch()
+    (scratch / "requirements.txt").write_text("iniconfig==2.3.1\n")  # pluggy dropped
+    again = setup(scratch, "requirements.txt")
+    assert again.returncode == 0
+    assert again.stderr.splitlines()[0] == "Making .venv anew (requirements.txt changed)."
+    assert not (scratch / ".venv" / "kept").exists()
+    assert not list((scratch / ".venv").glob("lib/python*/site-packages/pluggy"))
+
+
+def test_another_interpreter_makes_the_venv_anew(scratch, tmp_path_factory):
+    assert setup(scratch, "requirements-demo.txt").returncode == 0
+    other = tmp_path_factory.mktemp("other") / "python3"
+    other.symlink_to(Path(os.path.realpath(REPO / ".venv" / "bin" / "python")))
+    again = setup(scratch, "requirements-demo.txt", python=str(other))
+    assert again.stderr.splitlines()[0] == "Making .venv anew (interpreter changed)."
+
+
+def test_a_busy_port_is_one_clear_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        done = subprocess.run(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"Port {port} is in use: choose another, e.g. make run PORT=8090" in \
+        done.stderr.splitlines()
+    assert "Receiver (functions-framework" not in done.stdout  # no banner, no server errors
