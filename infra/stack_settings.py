@@ -79,7 +79,9 @@ class StackSettings:
 
 def load_settings() -> StackSettings:
     check_keys()
-    config = pulumi.Config()  # the project's namespace: okta-event-hook:*
+    # Always okta-event-hook:*, whatever the project is called: `pulumi new` may rename it, and
+    # the template's keys keep this namespace.
+    config = pulumi.Config(PROJECT)
     try:
         events = config.get_object("events")
     except pulumi.ConfigTypeError:
@@ -117,10 +119,15 @@ def load_settings() -> StackSettings:
 
 
 def check_keys() -> None:
-    """Refuse okta-event-hook: keys the program does not read, suggesting the likely one."""
+    """Refuse okta-event-hook: keys the program does not read, suggesting the likely one, and
+    its settings set under a renamed project's namespace, where the program would not see them."""
     keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    project = pulumi.get_project()
     for key in sorted(keys):
         namespace, _, name = key.partition(":")
+        if namespace == project != PROJECT and name in KNOWN_KEYS:
+            raise ConfigError(f"{key} is not read: this program's settings are {PROJECT}:* "
+                              f"whatever the project is called; set it again as {PROJECT}:{name}")
         if namespace == PROJECT and name not in KNOWN_KEYS:
             close = difflib.get_close_matches(name, sorted(KNOWN_KEYS), n=1)
             hint = f" Did you mean {PROJECT}:{close[0]}?" if close else ""

@@ -189,13 +189,14 @@ def _resolve(value) -> tuple:
     return _sync_await(output.future()), _sync_await(output.is_secret())
 
 
-def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK) -> Deployment:
+def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK,
+                project: str = PROJECT) -> Deployment:
     """Run infra/__main__.py as stack `stack` with `config` (full keys, e.g. "gcp:region") and
     return what it registered and exported. Raises what the program raises."""
     mocks = StackMocks()
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per run
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, list(secret_keys))
     for module in PROGRAM_MODULES:  # each run imports the program afresh
         sys.modules.pop(module, None)
@@ -228,7 +229,8 @@ ACCESSOR = "gcp:secretmanager/secretIamMember:SecretIamMember"
 URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev"
 
 
-def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **config):
+def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (),
+           project: str = PROJECT, **config):
     """Run the program as `stack` from an unrelated directory, with the dev stack's basic config.
     The hook secrets are set as secrets, unless listed in `plain_keys` (full keys)."""
     monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
@@ -241,7 +243,7 @@ def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (), **
               for k, v in values.items() if v is not None}
     secret_keys = [k for k in values
                    if k.endswith(("hookSecret", "HookSecret")) and k not in plain_keys]
-    return run_program(values, tuple(secret_keys), stack)
+    return run_program(values, tuple(secret_keys), stack, project)
 
 
 # --- the whole plan, for the snapshot test ------------------------------------------------------

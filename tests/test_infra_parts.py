@@ -231,6 +231,9 @@ def test_pulumi_new_asks_for_every_value_the_program_requires():
     assert all(spec.get("description") for spec in asked.values())
     ours = {key.split(":", 1)[1] for key in asked if key.startswith(f"{PROJECT}:")}
     assert ours <= KNOWN_KEYS  # no misspelt key for the program to refuse
+    quickstart = project["template"]["quickstart"]  # what pulumi new shows once it is done
+    assert "pulumi up" in quickstart and "make smoke" in quickstart
+    assert f"{PROJECT}:" in quickstart  # the namespace that survives a rename
 
 
 def test_the_service_app_s_key_id_is_its_rfc_7638_thumbprint():

@@ -246,3 +246,16 @@ def test_a_missing_project_is_a_config_error(monkeypatch, tmp_path):
     with pytest.raises(pulumi.RunError) as error:
         deploy(monkeypatch, tmp_path, **{"gcp:project": None})
     assert "gcp:project is not set" in str(error.value)
+
+
+def test_settings_keep_their_namespace_when_pulumi_new_renames_the_project(monkeypatch,
+                                                                          tmp_path):
+    stack = deploy(monkeypatch, tmp_path, project="acme-offboarding", retentionDays=30)
+    assert stack.one(BUCKET).inputs["retentionDays"] == 30  # okta-event-hook:retentionDays
+    with pytest.raises(pulumi.RunError) as error:
+        deploy(monkeypatch, tmp_path, project="acme-offboarding",
+               **{"acme-offboarding:retentionDays": 30})
+    assert str(error.value) == (
+        "acme-offboarding:retentionDays is not read: this program's settings are "
+        "okta-event-hook:* whatever the project is called; set it again as "
+        "okta-event-hook:retentionDays")
