@@ -50,7 +50,8 @@ TARGETS = {  # name -> (source, target, on the stock install)
     YARDSTICK: (FLOOR, "parse_asgi", False),
 }
 # The targets: (what, key of the measured value, goal, whether higher is better). The first three
-# were 1.5, 0.85 and 1.3 when set; the README's Performance section says why they were changed.
+# were 1.5, 0.85 and 1.3 when set; docs/developing.md's Performance section says why they
+# were changed.
 GOALS = [
     ("receiver / stock empty function, requests/s", "vs stock", 1.25, True),
     ("receiver / yardstick on its stack, requests/s", "vs yardstick", 0.67, True),
@@ -280,9 +281,9 @@ def main() -> int:
     table, all_met = report(load, cold, batches, args)
     print(table)
     args.results.write_text("# Benchmark results\n\nWritten by `make bench` (bench/run.py); "
-                            "see the README's Performance section.\n\n" + table)
+                            "see docs/developing.md's Performance section.\n\n" + table)
     if not all_met:  # a report, not a test: the table says which and by how much
-        print("Some targets are not met: see the README's Performance section for why.")
+        print("Some targets are not met: see docs/developing.md's Performance section for why.")
     return 0
 
 

@@ -129,3 +129,38 @@ def test_a_busy_port_is_one_clear_line():
     assert f"Port {port} is in use: choose another, e.g. make run PORT=8090" in \
         done.stderr.splitlines()
     assert "Receiver (functions-framework" not in done.stdout  # no banner, no server errors
+
+
+# --- the documents ------------------------------------------------------------------------------
+
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def headings(path: Path) -> set:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    return {anchor(match) for match in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_link_between_the_documents_leads_somewhere(document):
+    links = re.findall(r"\]\(([^)\s]+)\)", document.read_text())
+    local = [link for link in links if not re.match(r"[a-z]+://", link)]
+    assert local, "a document that links nowhere"
+    for link in local:
+        path, _, fragment = link.partition("#")
+        target = (document.parent / path).resolve() if path else document
+        assert target.exists(), f"{document.name}: {link} leads to no file"
+        if fragment and target.suffix == ".md":
+            assert fragment in headings(target), f"{document.name}: no heading #{fragment}"
+
+
+def test_the_readme_is_a_front_door():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    assert "make demo" in readme and "make test" in readme and "pulumi up" in readme
+    assert readme.splitlines().index("## Deploy") < 80  # a reader reaches it early

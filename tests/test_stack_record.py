@@ -89,11 +89,11 @@ def test_a_saved_query_lists_deactivations_with_user_time_actor_and_source(stack
     assert stack.one(BUCKET).urn in stack.one(QUERY).dependencies
 
 
-def test_the_readme_shows_the_same_sql():
+def test_the_operators_guide_shows_the_same_sql():
     from record import deactivations_sql
 
-    readme = (INFRA.parent / "README.md").read_text()
-    assert deactivations_sql("PROJECT", "BUCKET") in readme
+    guide = (INFRA.parent / "docs" / "operating.md").read_text()
+    assert deactivations_sql("PROJECT", "BUCKET") in guide
 
 
 # --- the dashboard ------------------------------------------------------------------------------
@@ -259,3 +259,16 @@ def test_settings_keep_their_namespace_when_pulumi_new_renames_the_project(monke
         "acme-offboarding:retentionDays is not read: this program's settings are "
         "okta-event-hook:* whatever the project is called; set it again as "
         "okta-event-hook:retentionDays")
+
+
+def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_path):
+    """Pulumi's summary counts every registration: resources, this program's components and the
+    stack itself."""
+    counts = {name: len(deploy(monkeypatch, tmp_path, **config).registrations)
+              for name, config in (("defaults", {}), ("no catch-up", {"catchUp": False}),
+                                   ("topic", {"deactivationTopic": True}))}
+    assert counts == {"defaults": 71, "no catch-up": 43, "topic": 75}
+    deploying = (INFRA.parent / "docs" / "deploying.md").read_text()
+    assert "counts **71**" in deploying
+    assert "43 with `catchUp: false`, 75 with `deactivationTopic: true`" in deploying
+    assert "71 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
