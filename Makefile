@@ -26,7 +26,7 @@ setup: ## install everything (Pulumi, providers, test tools) into .venv
 setup-demo: ## install what the function and the simulator need, no more
 	@$(SETUP) requirements-demo.txt
 
-test: setup ## lint, then every test on every core (about a minute)
+test: setup ## lint, then every test on every core (1 to 2 minutes)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
 
