@@ -34,12 +34,8 @@ CLIENT_ID = "0oa1bench0catchup001"
 
 def seeded_org(key, events: int) -> FakeOktaOrg:
     org = FakeOktaOrg(CLIENT_ID, key.public_key())
-    start = datetime.now(timezone.utc) - timedelta(minutes=100)
-    for i in range(events):
-        event = payloads.deactivation(f"User {i}", f"user{i}@example.com")
-        event["published"] = (start + timedelta(milliseconds=i)).isoformat(
-            timespec="milliseconds").replace("+00:00", "Z")
-        org.events.append(event)
+    org.add(*payloads.burst(events, datetime.now(timezone.utc) - timedelta(minutes=100),
+                            timedelta(milliseconds=1)))
     return org
 
 

@@ -130,12 +130,8 @@ def cursor_act(key, pem: str) -> int:
             "each pass runs on a new instance and resumes from the cursor in Cloud Storage")
     logins = []
     with FakeOktaOrg(CLIENT_ID, key.public_key()) as org, LocalStorage() as storage:
-        start = datetime.now(timezone.utc) - timedelta(minutes=60)
-        for number in range(BURST):
-            event = payloads.deactivation(f"Burst User {number}", f"burst{number}@example.com")
-            event["published"] = (start + timedelta(seconds=number)).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z")
-            org.add(event)
+        org.add(*payloads.burst(BURST, datetime.now(timezone.utc) - timedelta(minutes=60),
+                                timedelta(seconds=1), "Burst User"))
         env = {"OKTA_ORG_URL": org.url, "OKTA_CLIENT_ID": CLIENT_ID, "OKTA_PRIVATE_KEY": pem,
                "OKTA_CATCH_UP_MAX_PAGES": "1", **storage.environment()}
         for number in range(1, 5):
@@ -153,7 +149,7 @@ def cursor_act(key, pem: str) -> int:
                 logins += [r["login"] for r in catch_up.log_records()
                            if r.get("action") == "user.deactivated"]
                 failed = not lines
-        whole = sorted(logins) == sorted(f"burst{n}@example.com" for n in range(BURST))
+        whole = sorted(logins) == sorted(f"burstuser{n}@example.com" for n in range(BURST))
         print(f"    {len(set(logins)):,} of {BURST:,} users logged, "
               f"{'each once' if whole else 'NOT each once'}")
     return int(failed or not whole)

@@ -27,12 +27,8 @@ SHOWN = ("startedFrom", "pages", "eventsRead", "usersLogged", "deliveryFailures"
 
 def seed(org: FakeOktaOrg, users: int) -> None:
     """`users` deactivations over the last hour, then Okta's record of a failed delivery."""
-    start = datetime.now(timezone.utc) - timedelta(minutes=60)
-    for number in range(users):
-        event = payloads.deactivation(f"Local User {number}", f"local{number}@example.com")
-        event["published"] = (start + timedelta(seconds=number)).isoformat(
-            timespec="milliseconds").replace("+00:00", "Z")
-        org.add(event)
+    org.add(*payloads.burst(users, datetime.now(timezone.utc) - timedelta(minutes=60),
+                            timedelta(seconds=1), "Local User"))
     org.record_failed_delivery(HOOK_ID, HOOK_NAME, "Read timed out")
 
 

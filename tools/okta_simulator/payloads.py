@@ -7,7 +7,7 @@ will meet.
 """
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 ORG_URL = "https://example.okta.com"
 ADMIN = {"id": "00u1admin0000000000", "type": "User", "alternateId": "admin@example.com",
@@ -17,7 +17,7 @@ OKTA_SYSTEM = {"id": "0oa1system", "type": "PublicClientApp", "alternateId": "Ok
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(timezone.utc))
 
 
 def user_target(name: str, login: str) -> dict:
@@ -50,6 +50,20 @@ def system_log_event(event_type: str, targets: list, result: str = "SUCCESS") ->
                             "isProxy": None},
         "request": {"ipChain": [{"ip": "203.0.113.7", "version": "V4", "source": None}]},
     }
+
+
+def burst(count: int, since: datetime, spacing: timedelta, who: str = "User") -> list[dict]:
+    """`count` deactivations of numbered users ("<who> 7", <who>7@example.com, lower-cased),
+    published `spacing` apart from `since`, oldest first: a System Log larger than one page."""
+    login = who.lower().replace(" ", "")
+    return [{**deactivation(f"{who} {number}", f"{login}{number}@example.com"),
+             "published": rfc3339(since + number * spacing)} for number in range(count)]
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC time as Okta writes it: 2026-11-28T05:00:00.000Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 def deactivation(name: str, login: str, result: str = "SUCCESS") -> dict:
