@@ -40,9 +40,11 @@ demo: setup-demo ## the whole flow locally: Okta's verification, deliveries, the
 run: setup-demo ## the receiver on PORT (8080) with HOOK_SECRET (the development secret)
 	@$(BIN)/python tools/port-free $(PORT) "make run PORT"
 	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
-	@[ "$(HOOK_SECRET)" != "$(DEV_SECRET)" ] && echo "Secret: yours (HOOK_SECRET)" || \
-	  echo "Secret: the development one (user dev, password dev-only-secret): $(DEV_SECRET)"
-	@echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(HOOK_SECRET)'   (Ctrl-C stops)"
+	@if [ "$(HOOK_SECRET)" = "$(DEV_SECRET)" ]; then \
+	  echo "Secret: the development one (user dev, password dev-only-secret): $(DEV_SECRET)"; \
+	  echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(DEV_SECRET)'   (Ctrl-C stops)"; \
+	else echo "Secret: yours (HOOK_SECRET, not shown)"; \
+	  echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '<your HOOK_SECRET>'   (Ctrl-C stops)"; fi
 	@OKTA_HOOK_SECRET='$(HOOK_SECRET)' $(BIN)/functions-framework \
 	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
 

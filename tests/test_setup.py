@@ -1,15 +1,19 @@
 """What a new user meets before anything runs: `make` alone, the Python check, the venv's rules,
 the light set of pins, and a busy port."""
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from okta_simulator.local_receiver import REPO
+from okta_simulator.local_receiver import REPO, free_port
+from okta_simulator.transport import exchange
 
 
 def pins(path: Path) -> dict:
@@ -164,3 +168,27 @@ def test_the_readme_is_a_front_door():
     assert len(readme.splitlines()) <= 200
     assert "make demo" in readme and "make test" in readme and "pulumi up" in readme
     assert readme.splitlines().index("## Deploy") < 80  # a reader reaches it early
+
+
+def test_make_run_serves_your_own_secret_without_showing_it():
+    secret = "Basic b3duOnMzY3JldC12YWx1ZQ=="
+    port = free_port()
+    process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}",
+                                f"HOOK_SECRET={secret}"], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        banner = [process.stdout.readline() for _ in range(3)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                reply = exchange(f"http://127.0.0.1:{port}/", "GET",
+                                 {"Authorization": secret, "X-Okta-Verification-Challenge": "c"})
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert (reply.status, json.loads(reply.body)) == (200, {"verification": "c"})
+    assert banner[1] == "Secret: yours (HOOK_SECRET, not shown)\n"
+    assert not any(secret.split()[1] in line for line in banner)
