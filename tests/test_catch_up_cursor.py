@@ -69,7 +69,13 @@ def test_a_burst_several_passes_long_is_logged_completely_and_once(instance, org
     assert [s["startedFrom"] for s in summaries] == ["look-back", "cursor", "cursor", "cursor"]
     logged = [line["login"] for line in deactivations(log.records())]
     assert logged == logins  # every one, once, in order
-    assert stored(storage, cursor_name)["published"] == org.events[-1]["published"]
+    cursor = stored(storage, cursor_name)
+    assert set(cursor) == {"next", "published", "saved"}
+    assert cursor["published"] == org.events[-1]["published"]
+    assert cursor["next"].startswith(f"{org.url}/api/v1/logs?") and "after=" in cursor["next"]
+    saved = datetime.fromisoformat(cursor["saved"])  # when, for whoever looks at the object
+    assert timedelta(0) <= datetime.now(timezone.utc) - saved < timedelta(minutes=1)
+    assert storage.metadata(cursor_name)["contentType"] == "application/json"
     # Without the cursor every pass starts again at the oldest page: 2,000 of 5,500, for ever.
     assert summaries[0]["behindSeconds"] > summaries[1]["behindSeconds"] > 0
 
@@ -255,8 +261,9 @@ def test_cloud_storage_unreachable_fails_the_pass_cleanly(make_catch_up, org, ap
            "OKTA_CATCH_UP_CURSOR": "gs://nowhere/cursor.json", "OKTA_CATCH_UP_MAX_SECONDS": "3"}
     reply = make_catch_up(**env).post("/")
     assert reply.status_code == 503
-    assert reply.get_json()["error"].startswith(
-        "the cursor could not be kept: Cloud Storage could not read gs://nowhere/cursor.json")
+    assert reply.get_json()["error"] == (
+        "the cursor could not be kept: Cloud Storage could not read gs://nowhere/cursor.json "
+        "(RetryError)")  # no answer to quote: the retries ran out within the pass's time
     [error] = [r for r in log.records() if r["severity"] == "ERROR"]
     assert error["action"] == "okta.catch_up.failed" and org.api_requests() == []
 
@@ -491,3 +498,16 @@ def test_a_token_of_unstated_lifetime_is_renewed_after_four_minutes_exactly(org,
     client.get(url)
     assert len(org.token_requests()) == 2
     assert org.api_requests()[-1][2]["Authorization"] == "Bearer second"
+
+
+def test_no_credentials_for_cloud_storage_say_how_to_get_some(make_catch_up, org, app_key,
+                                                           tmp_path):
+    """Off Google Cloud without an emulator or application default credentials: one ERROR that
+    says what to do, and no request to any metadata server."""
+    env = {**env_for(org.url, app_key), "OKTA_CATCH_UP_CURSOR": "gs://a-bucket/cursor.json",
+           "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "no-such-key.json")}
+    reply = make_catch_up(**env).post("/")
+    assert (reply.status_code, reply.get_json()["error"]) == (
+        503, "the cursor could not be kept: no Cloud Storage client (DefaultCredentialsError); "
+             "on a workstation, set STORAGE_EMULATOR_HOST for an emulator or sign in with "
+             "`gcloud auth application-default login`")

@@ -66,6 +66,10 @@ class LocalStorage:
                 return None
             raise
 
+    def metadata(self, name: str = "okta-catch-up-cursor.json") -> dict:
+        """The object's metadata as Cloud Storage's JSON API gives it (contentType, generation)."""
+        return json.loads(self._call("GET", f"/storage/v1/b/{self.bucket}/o/{_quoted(name)}"))
+
     def write(self, name: str, data: bytes) -> None:
         """Replace the object, whatever its generation (a test's hand, not a pass)."""
         path = f"/upload/storage/v1/b/{self.bucket}/o?uploadType=media&name={_quoted(name)}"
