@@ -466,6 +466,7 @@ def test_a_page_without_a_next_link_ends_the_pass_incomplete(warm_client, org):
     summary = warm_client.post("/").get_json()
     assert (summary["pages"], summary["usersLogged"], summary["complete"]) == (1, 1, False)
     assert len(org.api_requests()) == 2  # the first pass's empty page, then this one only
+    assert summary["behindSeconds"] >= 299  # the event read was published 5 minutes ago
 
 
 def test_a_next_link_back_to_the_same_page_is_not_followed(warm_client, org):
@@ -731,7 +732,37 @@ def test_a_handler_failure_is_a_500_so_the_scheduler_retries(make_catch_up, org,
             deactivation("Bo Ng", "bo@example.com", minutes=1))
     reply = make_catch_up(**env_for(org.url, app_key)).post("/")
     assert reply.status_code == 500 and reply.get_json()["handlerFailures"] == 2
+    assert reply.get_json()["complete"] is False
 
+
+def test_a_handler_failure_stops_the_pass_before_the_cursor_passes_its_page(make_catch_up, log,
+                                                                          org, app_key,
+                                                                          monkeypatch):
+    from okta_hook import events
+
+    monkeypatch.setitem(events.HANDLERS, "user.lifecycle.deactivate",
+                        lambda event, fields: 1 / 0)
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    make_catch_up(**env_for(org.url, app_key)).post("/")
+    [line] = [r for r in log.records() if r.get("action") == "okta.catch_up.pass"]
+    assert line["stoppedBy"] == "a handler that failed; the page is read again next time"
+
+
+def test_a_failure_of_the_pass_itself_is_a_503_naming_only_its_type(make_catch_up, log, org,
+                                                                    app_key, monkeypatch):
+    """Whatever goes wrong inside a pass (a bug of ours, say), the answer is a clean 503 and one
+    ERROR line, never Flask's 500 and a traceback."""
+    from okta_hook.catch_up import reading
+
+    def broken(self, url):
+        raise ZeroDivisionError("details that stay out of the answer")
+
+    monkeypatch.setattr(reading.Pass, "_read_from", broken)
+    reply = make_catch_up(**env_for(org.url, app_key)).post("/")
+    assert (reply.status_code, reply.get_json()["error"]) == (
+        503, "the pass failed unexpectedly (ZeroDivisionError)")
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["action"] == "okta.catch_up.failed" and "details" not in error["message"]
 
 def test_other_configured_event_types_are_read_but_not_logged_as_deactivations(
         make_catch_up, log, org, app_key):

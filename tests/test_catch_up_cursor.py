@@ -217,6 +217,9 @@ def test_a_cursor_that_cannot_be_followed_is_an_error_and_the_look_back(instance
         "look-back", 1, True)
     [error] = [r for r in log.records() if r["severity"] == "ERROR"]
     assert error["action"] == "okta.catch_up.cursor_unusable" and why in error["message"]
+    assert error["message"].startswith("The catch-up's cursor cannot be followed: gs://")
+    assert error["message"].endswith(". This pass reads the look-back window instead.")
+    assert error["cursor"] == f"gs://{storage.bucket}/{cursor_name}"
     assert "evil.example" not in json.dumps(summary)
     assert stored(storage, cursor_name)["next"].startswith(org.url)  # replaced by a good one
 
@@ -307,6 +310,7 @@ def test_a_backfill_past_thirty_days_says_its_lines_cannot_be_stored(instance, o
     status, summary = backfill(instance(), ago(days=45))
     assert status == 200 and summary["tooOldToStore"] == 1
     [warning] = [r for r in log.records() if r.get("action") == "okta.catch_up.too_old_to_store"]
+    assert (warning["severity"], warning["tooOldToStore"]) == ("WARNING", 1)
     assert warning["message"] == ("1 event(s) read are dated more than 30 days ago: Cloud "
                                   "Logging stores no entry dated that far back, so their lines "
                                   "are written but not kept.")
@@ -511,3 +515,69 @@ def test_no_credentials_for_cloud_storage_say_how_to_get_some(make_catch_up, org
         503, "the cursor could not be kept: no Cloud Storage client (DefaultCredentialsError); "
              "on a workstation, set STORAGE_EMULATOR_HOST for an emulator or sign in with "
              "`gcloud auth application-default login`")
+
+
+def test_a_first_pass_that_finds_nothing_still_remembers_where_it_looked(instance, org, storage,
+                                                                        cursor_name):
+    """Okta's empty page carries the link to poll from: kept, so that an outage after a quiet
+    first pass is still read from there."""
+    assert instance().post("/").get_json()["complete"] is True
+    cursor = stored(storage, cursor_name)
+    assert cursor["next"].startswith(f"{org.url}/api/v1/logs?") and "since=" in cursor["next"]
+    org.add(deactivation("Later", "later@example.com", minutes=1))
+    summary = instance(OKTA_CATCH_UP_LOOKBACK_MINUTES="1").post("/").get_json()
+    assert (summary["startedFrom"], summary["usersLogged"]) == ("cursor", 1)
+
+
+def test_a_page_without_a_next_link_leaves_the_cursor_where_it_was(instance, org, storage,
+                                                                   cursor_name):
+    client = instance()
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
+    client.post("/")
+    before = stored(storage, cursor_name)
+    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com", minutes=1)], {}))
+    summary = client.post("/").get_json()
+    assert summary["complete"] is False and stored(storage, cursor_name) == before
+
+
+def test_every_old_event_is_counted_and_a_time_without_offset_is_no_position(instance, org):
+    old = [deactivation(f"Old {n}", f"old{n}@example.com", minutes=60 * 24 * 40) for n in (1, 2)]
+    naive = deactivation("Naive", "naive@example.com", minutes=60 * 24 * 41)
+    naive["published"] = naive["published"].removesuffix("Z")  # no offset: not a time we use
+    client = instance()
+    assert client.post("/").status_code == 200  # holds a token: the next answer is a page
+    poll_on = f"{org.url}/api/v1/logs?sortOrder=ASCENDING&limit=1000&since={ago(days=1)}"
+    org.answers_ahead.append((200, [naive, *old], {"Link": f'<{poll_on}>; rel="next"'}))
+    status, summary = backfill(client, ago(days=45))
+    assert status == 200 and (summary["eventsRead"], summary["tooOldToStore"]) == (3, 2)
+
+
+@pytest.mark.parametrize("reset, stopped", [
+    ("1" + "0" * 11, True),  # 12 digits: a time, far beyond the pass's deadline
+    ("1" + "0" * 12, False),  # 13 digits: not a time Okta would send, so a second's wait
+])
+def test_the_longest_rate_limit_reset_read_as_a_time_has_twelve_digits(make_catch_up, org,
+                                                                       app_key, reset, stopped):
+    client = make_catch_up(**env_for(org.url, app_key))
+    assert client.post("/").status_code == 200
+    org.answers_ahead.append((429, {"errorCode": "E0000047"}, {"X-Rate-Limit-Reset": reset}))
+    summary = client.post("/").get_json()
+    assert summary["complete"] is not stopped and summary["rateLimitWaits"] == 1
+
+
+@pytest.mark.parametrize("expires_in, lifetime", [
+    (1, 1), (86_400, 86_400), (0, 300), (86_401, 300), (True, 300), (299.5, 300),
+    (10 ** 400, 300), ("3600", 300)])
+def test_a_token_lifetime_is_okta_s_only_when_it_is_a_sensible_whole_number(expires_in,
+                                                                           lifetime):
+    from okta_hook.catch_up.okta_oauth import token_lifetime
+
+    assert token_lifetime(expires_in) == lifetime
+
+
+def test_clipped_values_are_whole_up_to_the_limit():
+    from okta_hook.catch_up.okta_oauth import clip
+
+    assert clip("x" * 100) == "x" * 100
+    assert clip("x" * 101) == "x" * 100 + "..."
+    assert clip(12345, limit=3) == "123..."
