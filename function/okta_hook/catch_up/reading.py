@@ -75,11 +75,11 @@ class Pass:
         return self._report()
 
     def summary(self) -> dict:
-        complete = self.caught_up
         return {"startedFrom": self.started_from, "since": self.since,
                 "until": rfc3339(datetime.now(timezone.utc)), **self.counts,
                 "rateLimitWaits": self.client.http.rate_limited, "dpop": self.client.uses_dpop,
-                "complete": complete, "behindSeconds": 0 if complete else self._behind(),
+                "complete": self.caught_up,
+                "behindSeconds": 0 if self.caught_up else self._behind(),
                 "cursor": self.cursor.location,
                 "seconds": round(time.monotonic() - self.started, 3)}
 
