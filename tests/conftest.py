@@ -104,3 +104,11 @@ def make_catch_up(monkeypatch, log):
         return create_app("okta_catch_up", str(SOURCE)).test_client()
 
     return make
+
+
+@pytest.fixture
+def stack(monkeypatch, tmp_path):
+    """The program deployed under mocks with the dev stack's basic config (stack_harness.py)."""
+    from stack_harness import deploy
+
+    return deploy(monkeypatch, tmp_path)

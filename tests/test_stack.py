@@ -24,11 +24,6 @@ from stack_harness import (
 )
 
 
-@pytest.fixture
-def stack(monkeypatch, tmp_path):
-    return deploy(monkeypatch, tmp_path)
-
-
 def function_config(stack):
     return stack.one(FUNCTION, "function").inputs
 

@@ -46,11 +46,6 @@ def account(name: str) -> str:
     return f"{name}@{GCP_PROJECT}.iam.gserviceaccount.com"
 
 
-@pytest.fixture
-def stack(monkeypatch, tmp_path):
-    return deploy(monkeypatch, tmp_path)
-
-
 # --- Okta: a service app that may read the System Log, nothing else -----------------------------
 
 def test_the_service_app_uses_private_key_jwt_with_the_generated_key(stack):

@@ -29,11 +29,6 @@ BUCKET_ID = "okta-event-hook-dev-record-1764460800"
 BUCKET_PATH = f"projects/{GCP_PROJECT}/locations/global/buckets/{BUCKET_ID}"
 
 
-@pytest.fixture
-def stack(monkeypatch, tmp_path):
-    return deploy(monkeypatch, tmp_path)
-
-
 # --- retention ----------------------------------------------------------------------------------
 
 def test_the_record_bucket_keeps_400_days_with_log_analytics(stack):
