@@ -110,7 +110,7 @@ class GcpCatchUp(pulumi.ComponentResource):
         run_url = self.function.service_config.uri
         self.job = cloudscheduler.Job("catch-up-schedule", cloudscheduler.JobArgs(
             name=f"{fn}-catch-up",
-            region=settings.region,
+            region=settings.catch_up_scheduler_region,
             description="Runs one pass of the Okta System Log catch-up (okta-event-hook)",
             schedule=settings.catch_up_schedule,
             time_zone="Etc/UTC",

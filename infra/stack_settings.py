@@ -32,11 +32,13 @@ SECRET_KEYS = ("hookSecret", "previousHookSecret")
 # Every okta-event-hook: key the program reads; any other is most likely a typo.
 KNOWN_KEYS = {*SECRET_KEYS, "events", "hookName", "functionName", "memory", "cpu",
               "minInstances", "maxInstances", "concurrency", "catchUp", "catchUpSchedule",
-              "catchUpLookbackMinutes", "alertEmail", "retentionDays", "deactivationTopic"}
+              "catchUpLookbackMinutes", "catchUpSchedulerRegion", "alertEmail", "retentionDays",
+              "deactivationTopic"}
 # The record's log bucket: a year's audit and a margin by default, within Cloud Logging's limits.
 # https://cloud.google.com/logging/docs/buckets#custom-retention
 DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 400, 1, 3650
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
 _ORG_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 
 
@@ -61,6 +63,9 @@ class StackSettings:
     catch_up: bool
     catch_up_schedule: str  # unix-cron, in UTC
     catch_up_lookback_minutes: int
+    # Where the Cloud Scheduler job lives: the stack's region unless Cloud Scheduler does not
+    # serve it (a job may call a function in any region).
+    catch_up_scheduler_region: str
     alert_email: Optional[str]
     okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
     retention_days: int  # how long the record's log bucket keeps its lines
@@ -92,12 +97,13 @@ def load_settings() -> StackSettings:
     if secrets["hookSecret"] is None:
         raise pulumi.ConfigMissingError(f"{PROJECT}:hookSecret", secret=True)
     function_name = config.get("functionName") or default_function_name(pulumi.get_stack())
+    region = pulumi.Config("gcp").require("region")
     settings = StackSettings(
         project=_gcp_project(),
         hook_secret=secrets["hookSecret"],
         previous_hook_secret=secrets["previousHookSecret"],
         events=events,
-        region=pulumi.Config("gcp").require("region"),
+        region=region,
         hook_name=config.get("hookName") or function_name,
         function_name=function_name,
         memory=config.get("memory") or "512Mi",
@@ -109,6 +115,7 @@ def load_settings() -> StackSettings:
         catch_up_schedule=config.get("catchUpSchedule") or DEFAULT_CATCH_UP_SCHEDULE,
         catch_up_lookback_minutes=_get_int(config, "catchUpLookbackMinutes",
                                            limits.DEFAULT_LOOKBACK_MINUTES),
+        catch_up_scheduler_region=config.get("catchUpSchedulerRegion") or region,
         alert_email=config.get("alertEmail"),
         okta_org_url=_okta_org_url(),
         retention_days=_get_int(config, "retentionDays", DEFAULT_RETENTION_DAYS),
@@ -257,6 +264,9 @@ def check_catch_up(settings: StackSettings) -> None:
                           f"longest interval ({interval} minutes), so that passes overlap, and "
                           f"be at most {limits.MAX_LOOKBACK_MINUTES} (Cloud Logging stores no "
                           f"entry dated more than {limits.LOGGING_OLDEST_DAYS} days back)")
+    if not _REGION.fullmatch(settings.catch_up_scheduler_region):
+        raise ConfigError("okta-event-hook:catchUpSchedulerRegion must be a region, e.g. "
+                          "us-central1")
     org_url = settings.okta_org_url
     if org_url is None or not _ORG_HOST.fullmatch(org_url.removeprefix("https://")):
         raise ConfigError("the catch-up reads the Okta org at https://<okta:orgName>.<okta:baseUrl>"

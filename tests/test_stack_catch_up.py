@@ -269,6 +269,7 @@ def test_an_alert_email_is_attached_to_every_policy(monkeypatch, tmp_path):
     ({"catchUpSchedule": "0 * * * *", "catchUpLookbackMinutes": 60},
      "longest interval (60 minutes)"),
     ({"catchUpLookbackMinutes": 43_201}, "be at most 43200"),
+    ({"catchUpSchedulerRegion": "Europe West"}, "okta-event-hook:catchUpSchedulerRegion must"),
     ({"alertEmail": "not an address"}, "okta-event-hook:alertEmail"),
     ({"okta:orgName": None}, "okta:orgName"),
     ({"functionName": "a" * 55}, "at most 54 characters"),
@@ -344,3 +345,15 @@ def test_the_service_app_is_replaced_never_updated_in_place(stack):
     app = stack.one(APP)
     assert app.options["replaceOnChanges"] == ["*"]
     assert not app.options.get("deleteBeforeReplace")  # the new app exists before the old goes
+
+
+def test_the_schedule_may_live_in_another_region_than_the_functions(monkeypatch, tmp_path):
+    """Cloud Scheduler does not serve every region Cloud Functions does; a job may call a
+    function anywhere."""
+    stack = deploy(monkeypatch, tmp_path, catchUpSchedulerRegion="europe-west1")
+    assert stack.one(JOB).inputs["region"] == "europe-west1"
+    assert stack.one(FUNCTION, "catch-up-function").inputs["location"] == "us-central1"
+
+
+def test_by_default_the_schedule_lives_in_the_stack_s_region(stack):
+    assert stack.one(JOB).inputs["region"] == "us-central1"
