@@ -396,7 +396,8 @@ def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path
     {"previousHookSecret": PREVIOUS, "events": ["user.lifecycle.deactivate", "user.session.start"],
      "hookName": "Deactivations", "functionName": "okta-hook-prod", "memory": "1Gi", "cpu": "1",
      "minInstances": 1, "maxInstances": 5, "concurrency": 40, "catchUpSchedule": "*/30 * * * *",
-     "catchUpLookbackMinutes": 240, "alertEmail": "oncall@example.com"},
+     "catchUpLookbackMinutes": 240, "catchUpSchedulerRegion": "europe-west1",
+     "alertEmail": "oncall@example.com", "retentionDays": 730, "deactivationTopic": True},
     {"catchUp": False},
 ], ids=["defaults", "every-setting", "no-catch-up"])
 def test_the_plan_changes_only_on_purpose(monkeypatch, tmp_path, snapshot, config):
