@@ -226,6 +226,9 @@ VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
 INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 ACCESSOR = "gcp:secretmanager/secretIamMember:SecretIamMember"
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+METRIC = "gcp:logging/metric:Metric"
 URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev"
 
 

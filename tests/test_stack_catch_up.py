@@ -11,12 +11,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stack_harness import (
     ACCESSOR,
+    CHANNEL,
     FUNCTION,
     GCP_PROJECT,
     INFRA,
     INVOKER,
+    METRIC,
     OKTA_APP_ID,
     OKTA_CLIENT_ID,
+    POLICY,
     SECRET_VERSION,
     deploy,
     generated_key_pems,
@@ -33,8 +36,6 @@ APP = "okta:app/oAuth:OAuth"
 SCOPE = "okta:index/appOauthApiScope:AppOauthApiScope"
 ROLE = "okta:app/oauthRoleAssignment:OauthRoleAssignment"
 JOB = "gcp:cloudscheduler/job:Job"
-POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
-CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev-catch-up"
 CATCH_UP_RUN_URL = "https://okta-event-hook-dev-catch-up-7q2hxyzq6a-uc.a.run.app"
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -212,7 +213,7 @@ def test_a_catch_up_that_does_not_catch_up_is_an_absence_of_complete_passes(
     assert absent["duration"] == "1800s"  # twice the 15-minute schedule
     assert 'metric.type="logging.googleapis.com/user/okta-event-hook-dev-catch-up-stopped"' in \
         absent["filter"]
-    metric = stack.one("gcp:logging/metric:Metric", "catch-up-stopped-metric").inputs
+    metric = stack.one(METRIC, "catch-up-stopped-metric").inputs
     # Only complete passes count: a pass stopped early writes the same action, incomplete.
     assert 'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true' in \
         metric["filter"]

@@ -10,7 +10,7 @@ import pytest
 from google.cloud.monitoring_dashboard_v1.types import Dashboard
 from google.protobuf import json_format
 
-from stack_harness import GCP_PROJECT, INFRA, deploy
+from stack_harness import CHANNEL, GCP_PROJECT, INFRA, METRIC, POLICY, deploy
 
 sys.path.insert(0, str(INFRA))
 from dashboard import CLOUD_RUN_METRICS, COLUMNS  # noqa: E402
@@ -19,9 +19,7 @@ from record import RECORD_ACTIONS  # noqa: E402
 BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 SINK = "gcp:logging/projectSink:ProjectSink"
 QUERY = "gcp:logging/savedQuery:SavedQuery"
-METRIC = "gcp:logging/metric:Metric"
 DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
-POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 TOPIC = "gcp:pubsub/topic:Topic"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 SERVICES = 'resource.labels.service_name=("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
@@ -220,7 +218,7 @@ def test_the_exported_query_covers_the_hook_and_the_catch_up(stack):
 
 def test_the_alert_e_mail_channel_waits_for_the_monitoring_api(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, alertEmail="oncall@example.com")
-    channel = stack.one("gcp:monitoring/notificationChannel:NotificationChannel")
+    channel = stack.one(CHANNEL)
     api = stack.one("gcp:projects/service:Service", "api-monitoring")
     assert api.urn in channel.dependencies
 
