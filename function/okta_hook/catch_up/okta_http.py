@@ -11,18 +11,19 @@
 - Each attempt is built anew by the caller (a fresh client assertion or DPoP proof each time).
 """
 
-import json
 import socket
 import threading
 import time
 from typing import Callable, NamedTuple
 
-import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from okta_hook.delivery import load_json
+from okta_hook.errors import RequestRejected
 
 USER_AGENT = "okta-event-hook-catch-up"
 CONNECT_SECONDS, READ_SECONDS = 5, 30
@@ -81,16 +82,11 @@ class Answer(NamedTuple):
     links: dict  # the Link header, parsed: {"next": {"url": ...}, ...}
 
     def json(self):
-        """The body as JSON, or None if it is not JSON. orjson reads a page in a fraction of the
-        standard library's time; what it refuses (integers past 64 bits, say) goes to the
-        standard library."""
+        """The body as JSON, or None if it is not JSON: the receiver's own parser (orjson, and
+        the standard library for what orjson refuses, integers past 64 bits say)."""
         try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            pass
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
+            return load_json(self.body)
+        except RequestRejected:
             return None
 
 
