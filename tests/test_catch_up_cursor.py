@@ -581,3 +581,14 @@ def test_clipped_values_are_whole_up_to_the_limit():
     assert clip("x" * 100) == "x" * 100
     assert clip("x" * 101) == "x" * 100 + "..."
     assert clip(12345, limit=3) == "123..."
+
+
+def test_a_pass_leaves_no_background_work_of_the_storage_client(make_catch_up, org, app_key,
+                                                              monkeypatch):
+    """google-cloud-storage would otherwise fetch the bucket's metadata in a thread of its own,
+    for tracing this function does not do, retrying on after the pass when it gets no answer."""
+    monkeypatch.delenv("DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA", raising=False)
+    env = {**env_for(org.url, app_key), EMULATOR_VARIABLE: f"http://127.0.0.1:{free_port()}",
+           "OKTA_CATCH_UP_CURSOR": "gs://nowhere/cursor.json", "OKTA_CATCH_UP_MAX_SECONDS": "2"}
+    assert make_catch_up(**env).post("/").status_code == 503
+    assert not [t for t in threading.enumerate() if "_fetch_background" in t.name]

@@ -12,6 +12,7 @@ https://cloud.google.com/storage/docs/request-preconditions
 """
 
 import json
+import os
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -101,6 +102,12 @@ class StorageCursor:
 
     def _storage_blob(self):
         if self._blob is None:
+            # Without this, the client's first call queues a background GET of the bucket, only
+            # to label OpenTelemetry spans this function never exports: an extra request per
+            # instance, which the catch-up's object role may not make, and a thread that keeps
+            # retrying after the pass (with the global random module's jitter) when Cloud Storage
+            # is unreachable.
+            os.environ.setdefault("DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA", "true")
             try:
                 from google.cloud import storage
 
