@@ -106,7 +106,10 @@ def test_the_request_is_a_filtered_polling_request_over_the_look_back_window(org
     query = dict(pair.split("=", 1) for pair in path.split("?", 1)[1].split("&"))
     assert "until" not in query and query["sortOrder"] == "ASCENDING" and query["limit"] == "1000"
     assert query["filter"] == ("eventType+eq+%22user.lifecycle.deactivate%22+or+"
-                               "eventType+eq+%22event_hook.delivery%22")
+                               "eventType+eq+%22event_hook.delivery%22+or+"
+                               "eventType+eq+%22event_hook.deactivated%22+or+"
+                               "eventType+eq+%22event_hook.deleted%22+or+"
+                               "eventType+eq+%22event_hook.verified%22")
     since = datetime.fromisoformat(summary["since"])
     assert abs((datetime.now(timezone.utc) - since) - timedelta(minutes=120)) < timedelta(
         seconds=30)
@@ -228,10 +231,11 @@ def test_a_pass_reports_what_it_did_in_one_info_line(catch_up, org):
         "INFO", "System Log catch-up pass: 3 event(s) in 1 page(s), 2 user line(s), 1 failed "
                 "hook delivery(ies); caught up.")
     assert {k: line[k] for k in summary} == summary  # the answer is the line's own summary
-    assert set(summary) == {"startedFrom", "since", "until", "pages", "eventsRead",
-                            "usersLogged", "deliveryFailures", "handlerFailures", "tooOldToStore",
-                            "rateLimitWaits", "dpop", "complete", "behindSeconds", "cursor",
-                            "seconds"}
+    assert set(summary) == {"startedFrom", "since", "until", "readTo", "pages", "eventsRead",
+                            "usersLogged", "deliveryFailures", "hookStopped", "handlerFailures",
+                            "tooOldToStore", "rateLimitWaits", "dpop", "complete",
+                            "behindSeconds", "cursor", "seconds"}
+    assert summary["readTo"] == org.events[-1]["published"]  # the last event read
     assert (summary["startedFrom"], summary["cursor"], summary["behindSeconds"]) == (
         "look-back", None, 0)  # nothing is remembered without OKTA_CATCH_UP_CURSOR
     assert summary["since"].endswith("Z") and summary["until"].endswith("Z")  # as Okta writes
@@ -469,16 +473,35 @@ def test_a_page_without_a_next_link_ends_the_pass_incomplete(warm_client, org):
     assert summary["behindSeconds"] >= 299  # the event read was published 5 minutes ago
 
 
-def test_a_next_link_back_to_the_same_page_is_not_followed(warm_client, org):
+def link_to(url: str) -> dict:
+    return {"Link": f'<{url}>; rel="next"'}
+
+
+def test_a_next_link_back_to_the_same_page_ends_the_pass_naming_the_loop(warm_client, org, log):
     url = org.url + org.api_requests()[-1][1]  # the first pass's own (empty) page
-    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com")],
-                              {"Link": f'<{url}>; rel="next"'}))
-    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com")],
-                              {"Link": f'<{url}>; rel="next"'}))
+    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com")], link_to(url)))
+    org.answers_ahead.append((200, [deactivation("Bo Ng", "bo@example.com")], link_to(url)))
     reply = warm_client.post("/")
-    assert (reply.status_code, reply.get_json()["error"]) == (
-        503, "Okta could not be read: Okta's next link leads back to the page just read; not "
-             "followed")
+    assert reply.status_code == 200 and reply.get_json()["complete"] is False
+    [line] = [r for r in log.records() if r.get("stoppedBy")]
+    assert line["severity"] == "WARNING"
+    assert line["stoppedBy"] == (f"a next link followed already in this pass ({url[:100]}...): "
+                                 "Okta's links loop, so this pass ends here")
+    assert len(org.api_requests()) == 1 + 2
+
+
+def test_next_links_that_cycle_are_read_once_each_not_up_to_the_page_limit(make_catch_up, org,
+                                                                            app_key, log):
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_MAX_PAGES="50"))
+    assert client.post("/").status_code == 200
+    a, b = (f"{org.url}/api/v1/logs?sortOrder=ASCENDING&after={name}" for name in "ab")
+    org.answers_ahead += [(200, [deactivation("Ann Lee", "ann@example.com")], link_to(a)),
+                          (200, [deactivation("Bo Ng", "bo@example.com")], link_to(b)),
+                          (200, [deactivation("Ann Lee", "ann@example.com")], link_to(a))]
+    summary = client.post("/").get_json()
+    assert (summary["pages"], summary["complete"]) == (3, False)
+    assert len(org.api_requests()) == 1 + 3
+    assert any(a in r.get("stoppedBy", "") for r in log.records())
 
 
 @pytest.mark.parametrize("answer", [{"errorCode": "E0000001"}, "not a list", None])
@@ -573,10 +596,16 @@ def test_a_page_slower_than_the_pass_s_time_is_not_waited_for(make_catch_up, org
 @pytest.mark.parametrize("status, body, headers, answer", [
     # A redirect is not followed: the access token would go with it.
     (302, {}, {"Location": "/api/v1/logs"}, (503, "Okta could not be read: Okta's System Log "
-                                             "answered something other than a list of events "
-                                             "(HTTP 302)")),
+                                             "answered HTTP 302 where a page of events was due; "
+                                             "not followed")),
+    # Nor is a redirect whose body happens to be an empty list the end of the System Log.
+    (302, [], {"Location": "/api/v1/logs"}, (503, "Okta could not be read: Okta's System Log "
+                                             "answered HTTP 302 where a page of events was due; "
+                                             "not followed")),
+    (204, [], {}, (503, "Okta could not be read: Okta's System Log answered HTTP 204 where a "
+                        "page of events was due; not followed")),
     (400, {"errorCode": "E0000031", "errorSummary": "Invalid search criteria."}, {},
-     (502, "Okta refused the catch-up's credentials: HTTP 400 (E0000031; Invalid search "
+     (502, "Okta refused the catch-up's request: HTTP 400 (E0000031; Invalid search "
            "criteria.)")),
 ])
 def test_an_api_answer_the_pass_cannot_use_ends_it_without_retries(warm_client, org, status,

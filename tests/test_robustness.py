@@ -253,8 +253,7 @@ json_texts = st.one_of(
 @given(st.one_of(json_texts.map(str.encode), st.binary(max_size=200),
                  st.text(max_size=50).map(lambda t: t.encode("utf-8", "surrogatepass"))))
 def test_the_fast_parser_answers_as_the_standard_library_did(body):
-    from okta_hook.delivery import load_json
-    from okta_hook.errors import RequestRejected
+    from okta_hook.inputs import RequestRejected, load_json
 
     expected, detail = stdlib_outcome(body)
     try:

@@ -4,13 +4,10 @@ Only what the receiver uses is checked (a JSON object with `data.events` a list)
 envelope field may be absent, null or of another type, as Okta's samples vary between versions.
 """
 
-import json
 import re
 from typing import NamedTuple
 
-import orjson
-
-from okta_hook.errors import RequestRejected
+from okta_hook.inputs import RequestRejected, load_json
 
 # An eventId is Okta's UUID. Anything longer, or holding control characters, is not one: it is
 # neither remembered nor copied into log lines (a 1 MiB eventId once made every line 1 MiB).
@@ -63,29 +60,5 @@ def parse_delivery(body: bytes) -> Delivery:
                     odd_event_id=event_id is not None and not usable)
 
 
-def load_json(body: bytes):
-    """The JSON document in `body`. orjson reads a delivery in about a third of the standard
-    library's time. What it refuses goes to the standard library, which decides as it always did:
-    it accepts NaN, Infinity and lone surrogates, refuses the rest, and names the error."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RequestRejected(400, f"body is not valid UTF-8 (byte {error.start})") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise RequestRejected(400, "body is nested too deeply") from None
-    except ValueError as error:  # JSONDecodeError, and integers too long to convert
-        raise RequestRejected(400, f"body is not valid JSON: {_first_line(error)}") from None
-
-
 def _too_large(limit: int) -> RequestRejected:
     return RequestRejected(413, f"body is larger than {limit} bytes")
-
-
-def _first_line(error: ValueError) -> str:
-    return str(error).splitlines()[0][:200]

@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from okta_hook.auth import is_authorized
 from okta_hook.delivery import Delivery, parse_delivery, read_body
-from okta_hook.errors import RequestRejected
 from okta_hook.events import dispatch, event_fields
+from okta_hook.inputs import RequestRejected
 from okta_hook.logs import log, together
 from okta_hook.recent_ids import RecentIds
 from okta_hook.settings import Settings

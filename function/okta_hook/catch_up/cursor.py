@@ -1,25 +1,42 @@
 """Where the catch-up resumes: Okta's `next` link of the last page it finished, kept in one Cloud
 Storage object, so that it outlives the instance and any outage within Okta's 90 days.
 
-Every write is conditional on the generation the pass last saw (ifGenerationMatch; 0 when there
-was no object), so two passes, on two instances or two revisions, can never both move the cursor,
-and neither can move it back over the other. The object holds a position, not a record: losing it
-costs a re-read of the look-back window, never a line (each line is shown once in Cloud Logging).
+How it keeps to Cloud Storage's real behaviour (https://cloud.google.com/storage/docs):
+- Every read is of the live object. google-cloud-storage downloads a Blob it has read or written
+  through that generation (`Blob._get_download_url`: the object's mediaLink names it), which on
+  Cloud Storage reads a superseded generation (404) once anyone rewrites the object; so each read
+  is made with a new Blob, and only the client (its connections and credentials) is kept.
+- Every write is conditional on the generation this pass read or wrote (ifGenerationMatch; 0 when
+  there was no object: request-preconditions), so two passes can never both move the cursor, and
+  neither can move it back over the other. A write refused by its precondition is re-read: the
+  object holding exactly this pass's bytes means the write went through and only its answer was
+  lost (the library's retry then meets its own write); anything else is another pass's cursor.
+- At most one write a second (quotas: "one write per second to the same object name"): a pass
+  writes its position when a second has passed since its read or last write, and the last
+  position when it ends (flush), after the rest of the second since the object was saved.
+- The object is read up to MAX_CURSOR_BYTES; a larger one is no cursor.
 
-google-cloud-storage is imported on first use; it honours STORAGE_EMULATOR_HOST (and then sends
-no credentials), which is how the tests and `make demo` use a local emulator.
-https://cloud.google.com/storage/docs/request-preconditions
+The object holds a position, not a record: losing it costs a re-read of the look-back window, never
+a line (each line is shown once in Cloud Logging). google-cloud-storage is imported on first use;
+it honours STORAGE_EMULATOR_HOST (and then sends no credentials), which is how the tests and
+`make demo` use a local emulator.
 """
 
+import io
 import json
 import os
+import time
+import uuid
 from datetime import datetime, timezone
 from typing import NamedTuple
 
 from okta_hook.catch_up.okta_http import Deadline
 from okta_hook.catch_up.okta_oauth import clip
+from okta_hook.inputs import RequestRejected, load_json
 
 CONNECT_SECONDS, READ_SECONDS = 5, 30
+MAX_CURSOR_BYTES = 64 * 1024  # a cursor is a link and a time: a few hundred bytes
+WRITE_INTERVAL_SECONDS = 1.0  # Cloud Storage: one write a second to the same object
 
 
 class Stored(NamedTuple):
@@ -40,7 +57,8 @@ class LostRace(Exception):
 
 
 class NoCursor:
-    """No OKTA_CATCH_UP_CURSOR: every pass starts from the look-back window."""
+    """No OKTA_CATCH_UP_CURSOR (or a backfill, which leaves the cursor alone): nothing is read
+    and nothing is written."""
 
     location = None
 
@@ -50,58 +68,114 @@ class NoCursor:
     def advance(self, stored: Stored, deadline: Deadline) -> None:
         pass
 
+    def flush(self, deadline: Deadline) -> None:
+        pass
+
 
 class StorageCursor:
     def __init__(self, bucket: str, name: str):
         self.location = f"gs://{bucket}/{name}"
         self._bucket_name, self._name = bucket, name
-        self._blob = None
-        self._generation = None  # as last read or written: what the next write requires
+        self._bucket = None  # the client's bucket handle, made on first use and kept
+        self._start(generation=None, saved_at=None)
+
+    def _start(self, generation: int | None, saved_at: float | None) -> None:
+        """This pass's view of the object: what a write requires, and when it may write."""
+        now = time.time()
+        self._generation = generation
+        self._pending: bytes | None = None  # a position not written yet
+        self._pass_id = uuid.uuid4().hex  # in every object this pass writes
+        # Cloud Storage's rate: not before a second after the object was saved (a saved time
+        # in the future counts as now). A pass's own writes: a second after its read at first.
+        self._earliest_write = min(saved_at if saved_at is not None else 0.0, now) + \
+            WRITE_INTERVAL_SECONDS
+        self._next_checkpoint = now + WRITE_INTERVAL_SECONDS
 
     def read(self, deadline: Deadline) -> Stored | None:
         """The stored cursor; None when there is none. CursorUnusable when the object holds
-        something else (the generation is kept, so the pass may still replace it)."""
-        from google.api_core import exceptions
-
-        blob = self._storage_blob()
-        try:
-            data = blob.download_as_bytes(**_limits(deadline))
-        except exceptions.NotFound:
-            self._generation = 0
+        something else (its generation is kept, so the pass may still replace it). Starts a
+        pass: what it writes is conditional on what this read saw."""
+        data, generation = self._download(deadline)
+        if data is None:
+            self._start(generation=0, saved_at=None)
             return None
-        except Exception as error:
-            raise StorageUnavailable(_describe(error, "read", self.location)) from None
-        self._generation = blob.generation
-        try:
-            content = json.loads(data)
-            stored = Stored(content["next"], content.get("published"))
-        except (ValueError, TypeError, KeyError):
-            raise CursorUnusable(f"{self.location} does not hold a cursor") from None
+        if data is _TOO_LARGE:
+            self._start(generation, saved_at=None)
+            raise CursorUnusable(f"{self.location} is larger than {MAX_CURSOR_BYTES} bytes")
+        document = _document(data)
+        self._start(generation, _saved_at(document))
+        if document is None:
+            raise CursorUnusable(f"{self.location} does not hold a cursor")
+        stored = Stored(document.get("next"), document.get("published"))
         if not isinstance(stored.next_url, str) or not isinstance(stored.published,
                                                                   (str, type(None))):
             raise CursorUnusable(f"{self.location} does not hold a cursor")
         return stored
 
     def advance(self, stored: Stored, deadline: Deadline) -> None:
-        """Store `stored` if nobody else moved the cursor since this pass read or wrote it."""
+        """Make `stored` where the next pass resumes: written now if this pass has not written
+        for a second, else kept for a later advance() or flush()."""
+        self._pending = json.dumps(
+            {"next": stored.next_url, "published": stored.published,
+             "saved": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+             "pass": self._pass_id}).encode()
+        if time.time() >= max(self._next_checkpoint, self._earliest_write):
+            self._write(deadline)
+
+    def flush(self, deadline: Deadline) -> None:
+        """Write the position not written yet, once Cloud Storage's rate allows (within a
+        second)."""
+        if self._pending is None:
+            return
+        wait = self._earliest_write - time.time()
+        if wait > 0:
+            time.sleep(min(wait, WRITE_INTERVAL_SECONDS))
+        self._write(deadline)
+
+    def _write(self, deadline: Deadline) -> None:
         from google.api_core import exceptions
 
-        blob = self._storage_blob()
-        document = {"next": stored.next_url, "published": stored.published,
-                    "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        data, self._pending = self._pending, None
+        blob = self._blob()
         try:
-            blob.upload_from_string(json.dumps(document), content_type="application/json",
+            blob.upload_from_string(data, content_type="application/json",
                                     if_generation_match=self._generation, **_limits(deadline))
+            generation = blob.generation
         except exceptions.PreconditionFailed:
-            # Also what a retried write that had in fact succeeded sees: the next pass then
-            # reads this pass's own cursor, and nothing is lost either way.
-            raise LostRace(f"another pass moved {self.location}") from None
+            generation = self._own_write(data, deadline)
         except Exception as error:
             raise StorageUnavailable(_describe(error, "write", self.location)) from None
-        self._generation = blob.generation
+        now = time.time()
+        self._generation = generation
+        self._earliest_write = self._next_checkpoint = now + WRITE_INTERVAL_SECONDS
 
-    def _storage_blob(self):
-        if self._blob is None:
+    def _own_write(self, data: bytes, deadline: Deadline) -> int:
+        """The generation of `data` if the object holds it (this pass's write, whose answer was
+        lost); LostRace if it holds anything else."""
+        live, generation = self._download(deadline)
+        if live != data:
+            raise LostRace(f"another pass moved {self.location}")
+        return generation
+
+    def _download(self, deadline: Deadline) -> tuple:
+        """(bytes, generation) of the live object, (_TOO_LARGE, generation) past the cap, or
+        (None, None) when there is none."""
+        from google.api_core import exceptions
+
+        blob = self._blob()  # new: a Blob that has seen a generation would read only that one
+        capped = _Capped(MAX_CURSOR_BYTES)
+        try:
+            blob.download_to_file(capped, **_limits(deadline))
+        except exceptions.NotFound:
+            return None, None
+        except _Capped.Full:
+            return _TOO_LARGE, blob.generation
+        except Exception as error:
+            raise StorageUnavailable(_describe(error, "read", self.location)) from None
+        return capped.getvalue(), blob.generation
+
+    def _blob(self):
+        if self._bucket is None:
             # Without this, the client's first call queues a background GET of the bucket, only
             # to label OpenTelemetry spans this function never exports: an extra request per
             # instance, which the catch-up's object role may not make, and a thread that keeps
@@ -117,13 +191,52 @@ class StorageCursor:
                     f"no Cloud Storage client ({type(error).__name__}); on a workstation, set "
                     "STORAGE_EMULATOR_HOST for an emulator or sign in with `gcloud auth "
                     "application-default login`") from None
-            self._blob = client.bucket(self._bucket_name).blob(self._name)
-        return self._blob
+            self._bucket = client.bucket(self._bucket_name)
+        return self._bucket.blob(self._name)
 
 
 def cursor_for(location: tuple | None):
     """The cursor named by the settings' (bucket, object), or NoCursor."""
     return NoCursor() if location is None else StorageCursor(*location)
+
+
+_TOO_LARGE = b"\0 too large"  # a marker: no JSON document is these bytes
+
+
+class _Capped(io.BytesIO):
+    """A download's destination that refuses more than `limit` bytes."""
+
+    class Full(Exception):
+        pass
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self._limit = limit
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self._limit:
+            raise _Capped.Full
+        return super().write(data)
+
+
+def _document(data: bytes) -> dict | None:
+    """The object's JSON object, or None: any bytes at all may be there (nesting deep enough to
+    exhaust the parser's recursion included)."""
+    try:
+        document = load_json(data)
+    except RequestRejected:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _saved_at(document: dict | None) -> float | None:
+    """When the object says it was saved (epoch seconds), or None."""
+    saved = document.get("saved") if document else None
+    try:
+        moment = datetime.fromisoformat(saved)
+    except (TypeError, ValueError):
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 def _limits(deadline: Deadline) -> dict:
@@ -136,9 +249,16 @@ def _limits(deadline: Deadline) -> dict:
 
 def _describe(error: Exception, verb: str, location: str) -> str:
     """What went wrong, with Cloud Storage's own words when it answered (they name the account
-    and the permission it lacks, which is what an operator needs after a deploy)."""
-    code = getattr(error, "code", None)
-    words = getattr(error, "message", None)
+    and the permission it lacks, which is what an operator needs after a deploy), also when the
+    client's retries gave up on it."""
+    from google.api_core import exceptions
+
+    retried = isinstance(error, exceptions.RetryError)
+    cause = error.cause if retried and error.cause is not None else error
+    after = ", still so when the client stopped retrying" if retried else ""
+    code = getattr(cause, "code", None)
+    words = getattr(cause, "message", None)
     if code is not None and words:
-        return f"Cloud Storage could not {verb} {location}: HTTP {code} ({clip(words, 300)})"
-    return f"Cloud Storage could not {verb} {location} ({type(error).__name__})"
+        return (f"Cloud Storage could not {verb} {location}: HTTP {code} ({clip(words, 300)})"
+                f"{after}")
+    return f"Cloud Storage could not {verb} {location}: no answer ({type(cause).__name__}){after}"

@@ -2,23 +2,26 @@
 {"since": "<RFC 3339>"} backfills from that time.
 
 Answers: 200 with the pass's JSON summary; 400 for a body that is not an empty one or such a
-backfill, 413 for a large one; 405 for anything but POST; 409 while this instance runs a pass;
-503 when misconfigured, when Okta or Cloud Storage could not be read, or when the pass failed in
-any other way; 502 when Okta refused the credentials; 500 when an event handler failed. Every
-failure writes one `okta.catch_up.failed` ERROR line, and every 5xx makes Cloud Scheduler retry.
+backfill, 413 for a large one (read no further than the limit, whatever its framing); 405 for
+anything but POST; 409 while this instance runs a pass; 503 when misconfigured, when Okta or Cloud
+Storage could not be read, or when the pass failed in any other way; 502 when Okta refused the
+credentials or the request; 500 when an event handler failed. Every failure writes one
+`okta.catch_up.failed` ERROR line, and every 5xx makes Cloud Scheduler retry.
+
+A backfill reads from its `since` and leaves the cursor alone: moving it there could skip events
+that no pass has read yet.
 """
 
-import json
 import threading
 from datetime import datetime, timedelta, timezone
 
-from okta_hook.catch_up.cursor import StorageUnavailable, cursor_for
+from okta_hook.catch_up.cursor import NoCursor, StorageUnavailable, cursor_for
 from okta_hook.catch_up.limits import MAX_BACKFILL_DAYS
 from okta_hook.catch_up.okta_http import OktaHttp, OktaRefused, OktaUnavailable
 from okta_hook.catch_up.okta_oauth import OktaClient
 from okta_hook.catch_up.reading import Pass
 from okta_hook.catch_up.settings import CatchUpSettings
-from okta_hook.errors import RequestRejected
+from okta_hook.inputs import RequestRejected, load_json
 from okta_hook.logs import log
 
 MAX_BODY_BYTES = 4096  # {"since": "..."} and room to spare
@@ -55,7 +58,8 @@ class CatchUp:
             self._running.release()
 
     def _run(self, since: datetime | None) -> tuple:
-        reading = Pass(self.settings, self._okta_client(), self._cursor, since)
+        cursor = self._cursor if since is None else NoCursor()
+        reading = Pass(self.settings, self._okta_client(), cursor, since)
         try:
             summary = reading.run()
         except Exception as error:
@@ -81,12 +85,14 @@ def backfill_since(request) -> datetime | None:
     """None for an empty body (one pass); the time of {"since": ...}; RequestRejected otherwise."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    body = request.get_data(cache=False)[:MAX_BODY_BYTES + 1]
+    body = request.stream.read(MAX_BODY_BYTES + 1)  # chunked too: never more than this
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not body.strip():
         return None
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = load_json(body)
+    except RequestRejected:
         document = None
     if not isinstance(document, dict) or set(document) != {"since"} \
             or not isinstance(document["since"], str):
@@ -110,7 +116,8 @@ def backfill_since(request) -> datetime | None:
 def _failure(error: Exception) -> tuple:
     """(status, words) for what ended a pass; words never quote more of Okta than its errors."""
     if isinstance(error, OktaRefused):
-        return 502, f"Okta refused the catch-up's credentials: {error}"
+        refused = "credentials" if error.about_credentials else "request"
+        return 502, f"Okta refused the catch-up's {refused}: {error}"
     if isinstance(error, OktaUnavailable):
         return 503, f"Okta could not be read: {error}"
     if isinstance(error, StorageUnavailable):

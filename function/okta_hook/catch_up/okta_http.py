@@ -22,8 +22,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from okta_hook.delivery import load_json
-from okta_hook.errors import RequestRejected
+from okta_hook.inputs import RequestRejected, load_json
 
 USER_AGENT = "okta-event-hook-catch-up"
 CONNECT_SECONDS, READ_SECONDS = 5, 30
@@ -47,7 +46,12 @@ class OktaRefused(Exception):
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
-        self.status = status
+        self.status = status  # None: the token endpoint refused
+
+    @property
+    def about_credentials(self) -> bool:
+        """True when Okta refused who asked (no token, 401, 403) rather than what was asked."""
+        return self.status in (None, 401, 403)
 
 
 class OutOfTime(Exception):
@@ -175,29 +179,42 @@ class _TooLarge(Exception):
 
 
 class _Watchdog:
-    """Shuts the socket of the exchange under way when the deadline comes."""
+    """Shuts the socket of the exchange under way when the deadline comes.
+
+    It holds the socket itself: for an answer that closes its connection (HTTP/1.0, `Connection:
+    close`), http.client hands the socket to the response and sets the connection's `sock` to
+    None once the headers are read, so the connection no longer knows what to shut.
+    """
 
     def __init__(self, seconds: float):
-        self._connection = None
+        self._sock = None
+        self._lock = threading.Lock()
         self.fired = False
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
 
-    def watch(self, connection) -> None:
-        self._connection = connection
+    def watch(self, sock) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.fired:  # the deadline came while the connection was being made
+                _shut(sock)
 
     def cancel(self) -> None:
         self._timer.cancel()
 
     def _cut(self) -> None:
-        self.fired = True
-        sock = getattr(self._connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; close() would not
-            except OSError:
-                pass
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                _shut(self._sock)
+
+
+def _shut(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; close() would not
+    except OSError:
+        pass
 
 
 # The watchdog of the exchange this thread is making: a pass runs in one thread.
@@ -205,13 +222,20 @@ _watching = threading.local()
 
 
 class _Watched:
-    """A urllib3 connection that hands itself to the current watchdog when it sends a request,
-    before anything is read, so the deadline covers the status line and headers too."""
+    """A urllib3 connection that hands its socket to the current watchdog once it is connected,
+    before anything is read, so the deadline covers the status line, headers and body of every
+    answer, however it is framed."""
+
+    def connect(self):
+        super().connect()
+        watchdog = getattr(_watching, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(self.sock)
 
     def request(self, *args, **kwargs):
         watchdog = getattr(_watching, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(self)
+        if watchdog is not None and self.sock is not None:  # a kept-alive connection
+            watchdog.watch(self.sock)
         return super().request(*args, **kwargs)
 
 

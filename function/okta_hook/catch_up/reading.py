@@ -2,39 +2,44 @@
 its lines, then move the cursor past it.
 
 Where a pass starts:
-- a backfill: a new polling request from the time asked for (the cursor then follows it);
+- a backfill: a new polling request from the time asked for; it neither reads nor moves the
+  cursor, so the scheduled passes still read everything from where the cursor stands;
 - the stored cursor: Okta's next link of the last page a pass finished;
 - no cursor yet (or none configured): a new polling request over the look-back window;
-- a cursor that cannot be followed (unreadable, another org's, refused by Okta): an ERROR line,
+- a cursor that cannot be followed (unreadable, too large, another org's, not a link Okta gives a
+  polling reader, a time in the future, or any 4xx from Okta on its first page): an ERROR line,
   then the look-back window. Nothing is doubled: every line is shown once in Cloud Logging.
 
-A pass stops at an empty page (complete), or at its page limit, its time limit, Okta's rate
-limit, a page without a next link, another pass's newer cursor (each a WARNING that names it,
-and the next pass goes on from the cursor). How far behind it is goes into its summary.
+A pass is complete only at Okta's empty page with its next link. It stops otherwise at its page
+limit, its time limit, Okta's rate limit, a page without a next link, a next link it followed
+already (a loop), or another pass's newer cursor (each a WARNING that names it, and the next pass
+goes on from the cursor). How far behind it is goes into its summary.
 """
 
 import time
 from datetime import datetime, timedelta, timezone
 
+from okta_hook.catch_up import hook_events
 from okta_hook.catch_up.cursor import CursorUnusable, LostRace, Stored
 from okta_hook.catch_up.limits import LOGGING_OLDEST_DAYS
 from okta_hook.catch_up.okta_http import Deadline, OktaRefused, OutOfTime
 from okta_hook.catch_up.okta_oauth import clip
 from okta_hook.catch_up.settings import CatchUpSettings
 from okta_hook.catch_up.system_log import (
+    LinkLoop,
     event_type_filter,
-    is_log_url,
     pages,
+    parsed_time,
+    polling_link_problem,
     polling_url,
     rfc3339,
     url_filter,
 )
-from okta_hook.events import dispatch, event_fields, text
-from okta_hook.logs import log, shown_once, together
+from okta_hook.events import dispatch, event_fields
+from okta_hook.logs import log, together
 
-DELIVERY_FAILED = "event_hook.delivery"  # Okta's System Log record of a failed hook delivery
-COUNTS = ("pages", "eventsRead", "usersLogged", "deliveryFailures", "handlerFailures",
-          "tooOldToStore")
+COUNTS = ("pages", "eventsRead", "usersLogged", "deliveryFailures", "hookStopped",
+          "handlerFailures", "tooOldToStore")
 
 
 class Pass:
@@ -44,7 +49,7 @@ class Pass:
         self.started = time.monotonic()
         self.now = datetime.now(timezone.utc)
         self.counts = dict.fromkeys(COUNTS, 0)
-        self.event_types = list(dict.fromkeys([*settings.events, DELIVERY_FAILED]))
+        self.event_types = list(dict.fromkeys([*settings.events, *hook_events.EVENT_TYPES]))
         self.started_from, self.since = None, None
         self.position: str | None = None  # `published` of the last event read (or stored)
         self.stopped_by: str | None = None
@@ -57,26 +62,38 @@ class Pass:
         http = self.client.http
         http.start_pass(Deadline(self.settings.max_seconds))
         url = self._start()
-        resumed = self.started_from == "cursor"
         try:
             try:
-                self._read_from(url)
-            except OktaRefused as refusal:
-                if not (resumed and self.counts["pages"] == 0 and refusal.status == 400):
-                    raise
-                log("ERROR", f"Okta refused the stored cursor ({refusal}); this pass reads the "
-                             "look-back window instead.", action="okta.catch_up.cursor_unusable",
-                    cursor=self.cursor.location)
-                self._read_from(self._window())
-        except OutOfTime as out:
-            self.stopped_by = out.reason
+                self._read_from_start(url)
+            except OutOfTime as out:
+                self.stopped_by = out.reason
+            except LinkLoop as loop:
+                self.stopped_by = (f"a next link followed already in this pass ({clip(loop.url)}):"
+                                   " Okta's links loop, so this pass ends here")
+            finally:  # the last position read is kept, however the pass ends
+                self.cursor.flush(http.deadline)
         except LostRace as race:
             self.stopped_by = f"a newer cursor ({race}); that pass goes on from there"
         return self._report()
 
+    def _read_from_start(self, url: str) -> None:
+        """Read from `url`; from the look-back window instead if Okta refuses a stored cursor's
+        first page for anything but the credentials (an ERROR line says so)."""
+        try:
+            self._read_from(url)
+        except OktaRefused as refusal:
+            if not (self.started_from == "cursor" and self.counts["pages"] == 0
+                    and not refusal.about_credentials and 400 <= refusal.status < 500):
+                raise
+            log("ERROR", f"Okta refused the stored cursor ({refusal}); this pass reads the "
+                         "look-back window instead.", action="okta.catch_up.cursor_unusable",
+                cursor=self.cursor.location)
+            self._read_from(self._window())
+
     def summary(self) -> dict:
         return {"startedFrom": self.started_from, "since": self.since,
-                "until": rfc3339(datetime.now(timezone.utc)), **self.counts,
+                "until": rfc3339(datetime.now(timezone.utc)), "readTo": self.position,
+                **self.counts,
                 "rateLimitWaits": self.client.http.rate_limited, "dpop": self.client.uses_dpop,
                 "complete": self.caught_up,
                 "behindSeconds": 0 if self.caught_up else self._behind(),
@@ -94,7 +111,7 @@ class Pass:
             return self._window()
         self.position = stored.published
         if url_filter(stored.next_url) != event_type_filter(self.event_types):
-            since = _parsed(stored.published) or self._window_start()
+            since = parsed_time(stored.published) or self._window_start()
             log("WARNING", "The catch-up's event types changed since the cursor was stored; "
                            f"this pass reads them from {rfc3339(since)}.",
                 action="okta.catch_up.events_changed", cursor=self.cursor.location)
@@ -116,10 +133,18 @@ class Pass:
                                "the object was deleted): this pass reads the look-back window.",
                     action="okta.catch_up.no_cursor", cursor=self.cursor.location)
             return None
-        if not is_log_url(stored.next_url, self.settings.org_url):
-            return self._cannot_follow(f"{self.cursor.location} points away from this org's "
-                                       f"System Log ({clip(stored.next_url)})")
+        problem = polling_link_problem(stored.next_url, self.settings.org_url, self.now)
+        if problem is not None:
+            return self._cannot_follow(f"{self.cursor.location} holds a link Okta would not give "
+                                       f"a polling reader: {problem} ({clip(stored.next_url)})")
+        if stored.published is not None and not self._is_past(stored.published):
+            return self._cannot_follow(f"{self.cursor.location} holds a time that is not a past "
+                                       f"one ({clip(stored.published)})")
         return stored
+
+    def _is_past(self, published: str) -> bool:
+        moment = parsed_time(published)
+        return moment is not None and moment <= self.now
 
     def _window_start(self) -> datetime:
         return self.now - timedelta(minutes=self.settings.lookback_minutes)
@@ -139,6 +164,9 @@ class Pass:
     def _read_from(self, url: str) -> None:
         settings, deadline = self.settings, self.client.http.deadline
         for page in pages(self.client, url, settings.org_url):
+            if not page.events and page.next_url is None:
+                self.stopped_by = "an empty page without a next link, which no polling read ends on"
+                return
             if not page.events:  # caught up: poll from its next link from now on
                 self._advance(page.next_url)
                 self.caught_up = True
@@ -175,13 +203,18 @@ class Pass:
             log("WARNING", "Skipped a System Log entry that is not a JSON object.")
             return
         fields = event_fields(event, None)
-        published = _parsed(fields["published"])
+        published = parsed_time(fields["published"])
         if published is not None:
-            self.position = fields["published"]
+            # A time in the future (Okta's data can hold one) is kept as now: a stored position
+            # is never one that no later event can pass.
+            self.position = fields["published"] if published <= self.now else rfc3339(self.now)
             if published < self.now - timedelta(days=LOGGING_OLDEST_DAYS):
                 self.counts["tooOldToStore"] += 1
-        if fields["eventType"] == DELIVERY_FAILED:
-            self.counts["deliveryFailures"] += self._report_failed_delivery(event, fields)
+        if fields["eventType"] in hook_events.EVENT_TYPES:
+            reported = hook_events.report(event, fields, self.settings.event_hook_id)
+            kind = "deliveryFailures" if fields["eventType"] == hook_events.DELIVERY_FAILED \
+                else "hookStopped"
+            self.counts[kind] += reported
             return
         logged = dispatch(event, fields)
         if logged is None:
@@ -189,37 +222,12 @@ class Pass:
         else:
             self.counts["usersLogged"] += logged
 
-    def _report_failed_delivery(self, event: dict, fields: dict) -> int:
-        """One ERROR line for Okta's record of a failed delivery to our hook (or any hook when
-        OKTA_EVENT_HOOK_ID is not set). Okta does not document this event's target in detail:
-        the hook is the target whose id matches, or else the first one of an EventHook type."""
-        targets = [t for t in event.get("target") or [] if isinstance(t, dict)]
-        wanted = self.settings.event_hook_id
-        if wanted is not None:
-            hook = next((t for t in targets if t.get("id") == wanted), None)
-            if hook is None:
-                return 0
-        else:
-            hook = next((t for t in targets if "hook" in str(t.get("type", "")).lower()),
-                        targets[0] if targets else {})
-        outcome = event.get("outcome")
-        reason = text(outcome.get("reason")) if isinstance(outcome, dict) else None
-        reason = reason or text(event.get("displayMessage"))
-        hook_id, hook_name = text(hook.get("id")), text(hook.get("displayName"))
-        hook_words = f"event hook {hook_name or hook_id}" if hook_name or hook_id else \
-            "an event hook it did not name"
-        log("ERROR", f"Okta could not deliver to {hook_words}: {reason or 'no reason given'}",
-            action="okta.event_hook.delivery_failed", eventHookId=hook_id,
-            eventHookName=hook_name, reason=reason, **fields,
-            **shown_once(fields["published"], fields["uuid"], DELIVERY_FAILED))
-        return 1
-
     # --- the report ---------------------------------------------------------------------------
 
     def _behind(self) -> int:
         """Seconds between now and the last event read (or the window's start): how much of the
         System Log is still to read, at least."""
-        reached = _parsed(self.position) or _parsed(self.since) or self._window_start()
+        reached = parsed_time(self.position) or parsed_time(self.since) or self._window_start()
         return max(round((datetime.now(timezone.utc) - reached).total_seconds()), 0)
 
     def _report(self) -> dict:
@@ -233,6 +241,8 @@ class Pass:
         words = (f"{counts['eventsRead']} event(s) in {counts['pages']} page(s), "
                  f"{counts['usersLogged']} user line(s), {counts['deliveryFailures']} failed "
                  "hook delivery(ies)")
+        if counts["hookStopped"]:
+            words += f", {counts['hookStopped']} report(s) of the hook stopped"
         if self.caught_up:
             log("INFO", f"System Log catch-up pass: {words}; caught up.",
                 action="okta.catch_up.pass", **summary)
@@ -241,14 +251,3 @@ class Pass:
                            f"{summary['behindSeconds']} s behind.",
                 action="okta.catch_up.pass", stoppedBy=self.stopped_by, **summary)
         return summary
-
-
-def _parsed(published: str | None) -> datetime | None:
-    """An RFC 3339 time as an aware datetime; None if it is not one."""
-    if not isinstance(published, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(published)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None

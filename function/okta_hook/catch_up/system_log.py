@@ -16,6 +16,9 @@ from okta_hook.catch_up.okta_oauth import OktaClient
 
 PAGE_SIZE = 1000  # Okta's maximum
 LOGS_PATH = "/api/v1/logs"
+# What the query of a polling request's links may hold: a stored cursor holding anything else
+# (`until` bounds the request, `q` narrows it) would read less than everything, and say it had.
+POLLING_KEYS = frozenset({"since", "sortOrder", "limit", "filter", "after"})
 
 
 class Page(NamedTuple):
@@ -47,6 +50,39 @@ def is_log_url(url: str, org_url: str) -> bool:
     return (parts.scheme, parts.netloc, parts.path) == (org.scheme, org.netloc, LOGS_PATH)
 
 
+def polling_link_problem(url: str, org_url: str, now: datetime) -> str | None:
+    """Why `url` is not a link Okta could have given a polling reader of this org's System Log;
+    None if it could be one."""
+    if not is_log_url(url, org_url):
+        return "it points away from this org's System Log"
+    pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+    query = dict(pairs)
+    if len(query) != len(pairs):
+        return "a query parameter appears twice"
+    foreign = sorted(set(query) - POLLING_KEYS)
+    if foreign:
+        return f"its query holds {', '.join(foreign)}, which no polling link holds"
+    if query.get("sortOrder", "ASCENDING") != "ASCENDING":
+        return "it does not read in ascending order"
+    since = parsed_time(query.get("since", rfc3339(now)))
+    if since is None:
+        return "its since is not a time"
+    if since > now:
+        return "its since is in the future"
+    return None
+
+
+def parsed_time(value) -> datetime | None:
+    """An RFC 3339 time as an aware datetime; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def url_filter(url: str) -> str | None:
     """The `filter` a System Log URL asks for (a next link keeps the request's filter)."""
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("filter")
@@ -54,10 +90,15 @@ def url_filter(url: str) -> str | None:
 
 def pages(client: OktaClient, url: str, org_url: str) -> Iterator[Page]:
     """Each page from `url` on, oldest first, ending with the empty page (caught up: its next
-    link is where to poll again) or a page without a next link. The caller stops early by not
-    asking for the next page."""
+    link is where to poll again) or a page without a next link. LinkLoop instead of a page whose
+    link was followed already in this read. The caller stops early by not asking for more."""
+    followed = set()
     while True:
+        followed.add(url)
         response = client.get(url)
+        if response.status != 200:  # a redirect or another success is no page of events
+            raise OktaUnavailable(f"Okta's System Log answered HTTP {response.status} where a "
+                                  "page of events was due; not followed")
         events = response.json()
         if not isinstance(events, list):
             raise OktaUnavailable("Okta's System Log answered something other than a list "
@@ -66,10 +107,17 @@ def pages(client: OktaClient, url: str, org_url: str) -> Iterator[Page]:
         if next_url is not None and not is_log_url(next_url, org_url):
             raise OktaUnavailable("Okta's next link points away from the org's System Log; "
                                   "not followed")
-        if events and next_url == url:
-            raise OktaUnavailable("Okta's next link leads back to the page just read; not "
-                                  "followed")
         yield Page(events, next_url)
         if not events or next_url is None:
             return
+        if next_url in followed:
+            raise LinkLoop(next_url)
         url = next_url
+
+
+class LinkLoop(Exception):
+    """Okta's next link leads to a page already read in this pass."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
