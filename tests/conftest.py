@@ -2,12 +2,14 @@
 their log, and the fake Okta org the catch-up reads."""
 
 import json
+import uuid
 
 import pytest
 from functions_framework import create_app
 from starlette.testclient import TestClient
 
-from helpers import CLIENT_ID
+from helpers import CLIENT_ID, env_for
+from okta_simulator.cloud_storage import LocalStorage
 from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import DEV_SECRET, SOURCE, TARGET
 from stub_server import StubServer
@@ -112,3 +114,27 @@ def stack(monkeypatch, tmp_path):
     from stack_harness import deploy
 
     return deploy(monkeypatch, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def storage():
+    """fake-gcs-server behind the fidelity proxy (okta_simulator/cloud_storage.py), one a module."""
+    with LocalStorage() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def cursor_name() -> str:
+    return f"cursor-{uuid.uuid4().hex}.json"
+
+
+@pytest.fixture
+def instance(make_catch_up, org, app_key, storage, cursor_name):
+    """A fresh okta_catch_up instance keeping its cursor in the emulator; call it again for a
+    new instance (the old one's memory is gone, the cursor is not)."""
+
+    def new(**extra):
+        return make_catch_up(**env_for(org.url, app_key), **storage.environment(cursor_name),
+                             **extra)
+
+    return new

@@ -56,3 +56,19 @@ def deactivation(name: str, login: str, minutes: float = 5, **kwargs) -> dict:
     event = payloads.deactivation(name, login, **kwargs)
     event["published"] = minutes_ago(minutes)
     return event
+
+
+def burst(org, count: int, oldest_minutes: float = 60) -> list[str]:
+    """`count` deactivations added to the fake `org`, oldest first, published over the last
+    `oldest_minutes`; their logins."""
+    events = [deactivation(f"User {i}", f"user{i}@example.com",
+                           minutes=oldest_minutes - i * oldest_minutes / (count + 1))
+              for i in range(count)]
+    org.add(*events)
+    return [e["target"][0]["alternateId"] for e in events]
+
+
+def stored(storage, cursor_name) -> dict | None:
+    """The cursor object's JSON in the emulator; None if there is none."""
+    data = storage.read(cursor_name)
+    return None if data is None else json.loads(data)

@@ -6,56 +6,25 @@ import json
 import threading
 import time
 import urllib.parse
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
 
-from helpers import CLIENT_ID, deactivation, deactivations, env_for, minutes_ago
+from helpers import (
+    CLIENT_ID,
+    burst,
+    deactivation,
+    deactivations,
+    env_for,
+    minutes_ago,
+    stored,
+)
 from okta_simulator import payloads
-from okta_simulator.cloud_storage import EMULATOR_VARIABLE, LocalStorage
+from okta_simulator.cloud_storage import EMULATOR_VARIABLE
 from okta_simulator.fake_org import FakeOktaOrg
 from okta_simulator.local_receiver import LocalReceiver, free_port
 from okta_simulator.transport import exchange
-
-
-@pytest.fixture(scope="module")
-def storage():
-    with LocalStorage() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cursor_name() -> str:
-    return f"cursor-{uuid.uuid4().hex}.json"
-
-
-@pytest.fixture
-def instance(make_catch_up, org, app_key, storage, cursor_name):
-    """A fresh okta_catch_up instance keeping its cursor in the emulator; call it again for a
-    new instance (the old one's memory is gone, the cursor is not)."""
-
-    def new(**extra):
-        return make_catch_up(**env_for(org.url, app_key), **storage.environment(cursor_name),
-                             **extra)
-
-    return new
-
-
-def burst(org, count: int, oldest_minutes: float = 60) -> list[str]:
-    """`count` deactivations, oldest first, published over the last `oldest_minutes`."""
-    events = [deactivation(f"User {i}", f"user{i}@example.com",
-                           minutes=oldest_minutes - i * oldest_minutes / (count + 1))
-              for i in range(count)]
-    org.add(*events)
-    return [e["target"][0]["alternateId"] for e in events]
-
-
-def stored(storage, cursor_name) -> dict | None:
-    data = storage.read(cursor_name)
-    return None if data is None else json.loads(data)
-
 
 # --- what the cursor is for ---------------------------------------------------------------------
 
@@ -638,25 +607,3 @@ def test_a_pass_leaves_no_background_work_of_the_storage_client(make_catch_up, o
            "OKTA_CATCH_UP_CURSOR": "gs://nowhere/cursor.json", "OKTA_CATCH_UP_MAX_SECONDS": "2"}
     assert make_catch_up(**env).post("/").status_code == 503
     assert not [t for t in threading.enumerate() if "_fetch_background" in t.name]
-
-
-# --- Cloud Storage's real semantics (the fidelity proxy in front of the emulator) ---------------
-
-def test_a_warm_instance_advances_after_another_instance_moved_the_cursor(instance, org, log,
-                                                                         storage, cursor_name):
-    """On Cloud Storage a Blob the client has written keeps downloading that generation (its
-    mediaLink names it): the warm instance must read the live object, not its own last write."""
-    warm = instance()
-    org.add(deactivation("Ann Lee", "ann@example.com", minutes=3))
-    assert warm.post("/").get_json()["complete"] is True
-    org.add(deactivation("Bo Ng", "bo@example.com", minutes=2))
-    assert instance().post("/").get_json()["usersLogged"] == 1  # another instance moves it
-    org.add(deactivation("Cy Ode", "cy@example.com", minutes=1))
-    summary = warm.post("/").get_json()
-    assert (summary["startedFrom"], summary["usersLogged"], summary["complete"]) == (
-        "cursor", 1, True)
-    assert [r["login"] for r in deactivations(log.records())] == [
-        "ann@example.com", "bo@example.com", "cy@example.com"]
-    assert stored(storage, cursor_name)["published"] == org.events[-1]["published"]
-    assert not [r for r in log.records() if r["severity"] in ("WARNING", "ERROR")
-                and r.get("action") != "okta.catch_up.no_cursor"]

@@ -55,12 +55,18 @@ class FakeOktaOrg:
         self.tokens: dict[str, dict] = {}  # access token -> {"type", "jkt", "expires"}
         self.token_forms: list[dict] = []  # each token request's form, as the endpoint read it
         self.dpop_nonce = secrets.token_urlsafe(16)
-        # (status, body, headers) to send before any work; a header set to None is left out.
-        self.answers_ahead: list[tuple] = []
+        # (status, body, headers) to send before any work, one a request; a header set to None is
+        # left out; None instead of a tuple lets that request be answered as usual.
+        self.answers_ahead: list[tuple | None] = []
         self.page_delay = 0.0  # seconds each System Log page takes, for a slow org
-        # Seconds between the bytes of every answer, status line and headers included: a link
-        # that trickles (0: answers are written at once).
+        # Seconds between the bytes of every answer (0: answers are written at once), and
+        # whether the status line and headers trickle too or are sent at once, body only after.
         self.trickle = 0.0
+        self.trickle_head = True
+        # How answers are framed: "http/1.0" (each answer closes its connection), "close"
+        # (HTTP/1.1 with Connection: close), "length" (HTTP/1.1, Content-Length, kept alive) or
+        # "chunked" (HTTP/1.1, Transfer-Encoding: chunked, kept alive).
+        self.framing = "http/1.0"
         self.token_lifetime = 3600  # seconds, as Okta's expires_in says (an hour by default)
         self._used_jtis: set[str] = set()
         self._last_proof_nonce = None
@@ -237,6 +243,8 @@ def pem_of(key: rsa.RSAPrivateKey) -> str:
 
 def _handler_for(org: FakeOktaOrg):
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # each answer may still close its connection (framing)
+
         def do_POST(self):
             self._serve()
 
@@ -251,10 +259,11 @@ def _handler_for(org: FakeOktaOrg):
             org.request_bodies.append(body)
             path, _, raw_query = self.path.partition("?")
             query = dict(urllib.parse.parse_qsl(raw_query))
+            ahead = org.answers_ahead.pop(0) if org.answers_ahead else None
             if len(self.path) > MAX_URI_CHARS:
                 status, answer, headers = 414, {"errorSummary": "URI Too Long"}, {}
-            elif org.answers_ahead:
-                status, answer, headers = org.answers_ahead.pop(0)
+            elif ahead is not None:
+                status, answer, headers = ahead
                 if status == "rate limit":
                     status, answer, headers = 429, {
                         "errorCode": "E0000047",
@@ -270,20 +279,34 @@ def _handler_for(org: FakeOktaOrg):
             else:
                 status, answer, headers = 404, {"errorCode": "E0000022",
                                                 "errorSummary": "The endpoint does not exist."}, {}
-            data = json.dumps(answer).encode()
+            self._answer(status, json.dumps(answer).encode(), headers)
+
+        def _answer(self, status: int, data: bytes, headers: dict) -> None:
+            framing = org.framing
+            if framing == "http/1.0":
+                self.protocol_version, self.close_connection = "HTTP/1.0", True
             self.send_response(status)
             limits = {"X-Rate-Limit-Limit": str(RATE_LIMIT), "X-Rate-Limit-Remaining": "119",
                       "X-Rate-Limit-Reset": str(int(time.time()) // 60 * 60 + 60)}
             for name, value in {"Content-Type": "application/json", **limits, **headers}.items():
                 if value is not None:  # None: a header left out on purpose
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            if not org.trickle:
-                self.end_headers()
-                self.wfile.write(data)
-                return
+            if framing == "chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+                data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + b"0\r\n\r\n"
+            else:
+                self.send_header("Content-Length", str(len(data)))
+            if framing == "close":
+                self.send_header("Connection", "close")
             head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+            if not org.trickle:
+                self.wfile.write(head + data)
+                return
             try:
+                if not org.trickle_head:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    head = b""
                 for byte in head + data:
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()

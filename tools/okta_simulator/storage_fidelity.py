@@ -15,10 +15,13 @@ differs from the real service in ways that hide the failures that matter here:
   last successful one to the same object.
 - **A lost answer.** `drop_next(...)` forwards the next matching request, lets the emulator act on
   it, then closes the connection without answering: what a client sees when a reply is lost.
+- **A failing service.** `fail_next(status, count)` answers the next requests with Cloud Storage's
+  error document for `status`, without forwarding them.
 
 Everything else passes through unchanged. `requests` records what was asked and answered.
 """
 
+import http
 import http.client
 import http.server
 import json
@@ -54,6 +57,7 @@ class FidelityProxy:
         self.write_interval = write_interval
         self.requests: list[Exchange] = []
         self._drops: list[tuple[str, str]] = []  # (method, path prefix)
+        self._failures: list[int] = []  # statuses to answer, in order
         self._last_write: dict[tuple, float] = {}  # (bucket, object) -> monotonic time
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -73,6 +77,15 @@ class FidelityProxy:
         with self._lock:
             self._drops.append((method, path_prefix))
 
+    def fail_next(self, status: int, count: int = 1) -> None:
+        """Answer the next `count` requests `status`, as Cloud Storage words such an answer."""
+        with self._lock:
+            self._failures += [status] * count
+
+    def stop_failing(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
     def writes(self, name: str | None = None) -> list[Exchange]:
         """The object writes asked for (to `name`, or to any object), in order."""
         return [r for r in self.requests if r.object_name is not None
@@ -87,6 +100,10 @@ class FidelityProxy:
                     self._drops.remove(drop)
                     return True
         return False
+
+    def _take_failure(self) -> int | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
 
     def _too_soon(self, key: tuple) -> bool:
         with self._lock:
@@ -130,7 +147,7 @@ def with_generation_links(body: bytes) -> bytes:
     Storage's does; any other body as it is."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # an object's own bytes, deeply nested ones included
         return body
     resources = document.get("items", [document]) if isinstance(document, dict) else []
     changed = False
@@ -154,13 +171,14 @@ def _handler_for(proxy: FidelityProxy):
             body = self.rfile.read(length)
             written = written_object(self.command, self.path, body)
             name = written[1] if written else None
+            failure = proxy._take_failure()
+            if failure is not None:
+                proxy.requests.append(Exchange(self.command, self.path, failure, arrived, name))
+                return self._error(failure, http.HTTPStatus(failure).phrase, "backendError")
             if written and proxy._too_soon(written):
-                message = RATE_MESSAGE.format(bucket=written[0], name=written[1])
-                answer = json.dumps({"error": {"code": 429, "message": message, "errors": [
-                    {"message": message, "domain": "usageLimits",
-                     "reason": "rateLimitExceeded"}]}}).encode()
                 proxy.requests.append(Exchange(self.command, self.path, 429, arrived, name))
-                return self._answer(429, [("Content-Type", "application/json")], answer)
+                return self._error(429, RATE_MESSAGE.format(bucket=written[0], name=written[1]),
+                                   "rateLimitExceeded")
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             status, answer_headers, answer = proxy._forward(self.command, self.path, headers, body)
             if written and 200 <= status < 300:
@@ -171,6 +189,13 @@ def _handler_for(proxy: FidelityProxy):
                 return
             proxy.requests.append(Exchange(self.command, self.path, status, arrived, name))
             self._answer(status, answer_headers, with_generation_links(answer))
+
+        def _error(self, status: int, message: str, reason: str) -> None:
+            """Cloud Storage's JSON error document."""
+            answer = json.dumps({"error": {"code": status, "message": message, "errors": [
+                {"message": message, "domain": "usageLimits" if status == 429 else "global",
+                 "reason": reason}]}}).encode()
+            self._answer(status, [("Content-Type", "application/json")], answer)
 
         def _answer(self, status: int, headers, body: bytes) -> None:
             self.send_response(status)

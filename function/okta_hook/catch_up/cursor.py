@@ -36,7 +36,9 @@ from okta_hook.inputs import RequestRejected, load_json
 
 CONNECT_SECONDS, READ_SECONDS = 5, 30
 MAX_CURSOR_BYTES = 64 * 1024  # a cursor is a link and a time: a few hundred bytes
-WRITE_INTERVAL_SECONDS = 1.0  # Cloud Storage: one write a second to the same object
+# Cloud Storage: one write a second to the same object; a tenth more for the request's own time
+# and the writers' clocks (the object's `saved` time is the writer's).
+WRITE_INTERVAL_SECONDS = 1.1
 
 
 class Stored(NamedTuple):
@@ -83,7 +85,7 @@ class StorageCursor:
         """This pass's view of the object: what a write requires, and when it may write."""
         now = time.time()
         self._generation = generation
-        self._pending: bytes | None = None  # a position not written yet
+        self._pending: Stored | None = None  # a position not written yet
         self._pass_id = uuid.uuid4().hex  # in every object this pass writes
         # Cloud Storage's rate: not before a second after the object was saved (a saved time
         # in the future counts as now). A pass's own writes: a second after its read at first.
@@ -115,10 +117,7 @@ class StorageCursor:
     def advance(self, stored: Stored, deadline: Deadline) -> None:
         """Make `stored` where the next pass resumes: written now if this pass has not written
         for a second, else kept for a later advance() or flush()."""
-        self._pending = json.dumps(
-            {"next": stored.next_url, "published": stored.published,
-             "saved": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-             "pass": self._pass_id}).encode()
+        self._pending = stored
         if time.time() >= max(self._next_checkpoint, self._earliest_write):
             self._write(deadline)
 
@@ -135,7 +134,10 @@ class StorageCursor:
     def _write(self, deadline: Deadline) -> None:
         from google.api_core import exceptions
 
-        data, self._pending = self._pending, None
+        stored, self._pending = self._pending, None
+        data = json.dumps({"next": stored.next_url, "published": stored.published,
+                           "saved": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                           "pass": self._pass_id}).encode()
         blob = self._blob()
         try:
             blob.upload_from_string(data, content_type="application/json",
@@ -255,6 +257,9 @@ def _describe(error: Exception, verb: str, location: str) -> str:
 
     retried = isinstance(error, exceptions.RetryError)
     cause = error.cause if retried and error.cause is not None else error
+    if getattr(cause, "response", None) is not None and getattr(cause, "code", None) is None:
+        # The media layer's InvalidResponse: the answer, not yet read as Cloud Storage's error.
+        cause = exceptions.from_http_response(cause.response)
     after = ", still so when the client stopped retrying" if retried else ""
     code = getattr(cause, "code", None)
     words = getattr(cause, "message", None)
