@@ -1,7 +1,7 @@
 """Alerting: an alert policy for each way the pipeline can lose events silently. With alertEmail
 set, every policy e-mails it; without, the policies still open incidents in Cloud Monitoring.
 
-Four policies match log entries directly (log-based alerting policies): their incidents show the
+Five policies match log entries directly (log-based alerting policies): their incidents show the
 entry that fired them, and they need no log-based metric, which Cloud Monitoring may not know for
 up to ten minutes after its creation ("Cannot find metric(s)", a failed first `pulumi up`). Only
 "the catch-up has not caught up" needs a metric (of complete passes), to notice an absence; the
@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import monitoring
 
-from log_filters import both, services_filter
+from log_filters import (
+    DELIVERY_FAILED_ACTION,
+    HOOK_STOPPED_ACTIONS,
+    actions_filter,
+    both,
+    services_filter,
+)
 from log_metrics import log_metric
 from stack_settings import MAX_ABSENCE_SECONDS, StackSettings
 
@@ -38,8 +44,10 @@ def alerts(settings: StackSettings) -> list[Alert]:
     fn = settings.function_name
     watched = [
         Alert("receiver-errors", f"{fn}: the Okta receiver or the catch-up is failing",
-              '(severity>=ERROR AND NOT jsonPayload.action="okta.event_hook.delivery_failed") '
-              'OR httpRequest.status>=500',
+              # Okta's word about the hook has policies of its own.
+              f"(severity>=ERROR AND NOT "
+              f"{actions_filter((DELIVERY_FAILED_ACTION, *HOOK_STOPPED_ACTIONS))}) "
+              "OR httpRequest.status>=500",
               "The hook receiver or the System Log catch-up answered 5xx or logged an ERROR or "
               "CRITICAL line. Okta retries a failed delivery only once, so events may be missing "
               "from the hook; the catch-up recovers them once it works.\n\n"
@@ -61,13 +69,23 @@ def alerts(settings: StackSettings) -> list[Alert]:
         interval_seconds = settings.catch_up_interval_minutes * 60
         watched += [
             Alert("delivery-failures", f"{fn}: Okta reports failed hook deliveries",
-                  'jsonPayload.action="okta.event_hook.delivery_failed"',
+                  actions_filter((DELIVERY_FAILED_ACTION,)),
                   "Okta's System Log records a delivery to the event hook that Okta gave up on "
                   "(`event_hook.delivery`), found by the catch-up, which also recovers the "
                   "events.\n\n"
                   "**What to do:** read the entry's `reason`. A timeout or 5xx: the receiver's "
                   "errors and latency. A 401: the secrets differ (the refused-deliveries alert). "
                   "A 403 or 404: the function's URL or its public invoker."),
+            Alert("hook-stopped", f"{fn}: Okta stopped delivering to the event hook",
+                  actions_filter(HOOK_STOPPED_ACTIONS),
+                  "Okta's System Log says the event hook was deactivated or deleted (in the Admin "
+                  "Console or through the API), or failed Okta's verification: Okta delivers "
+                  "nothing to it from then on. The catch-up found it, and keeps recovering the "
+                  "events the hook no longer receives.\n\n"
+                  "**What to do:** read the entry's `actorLogin` (who did it) and `reason`. "
+                  "Deactivated: activate it again (Workflow > Event Hooks) or run `pulumi up`. "
+                  "Deleted: `pulumi up` creates and verifies it again. Verification failed: "
+                  "check the receiver answers (`make smoke`), then `pulumi up`."),
             Alert("catch-up-stopped", f"{fn}: the System Log catch-up has not caught up",
                   'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true',
                   "No System Log catch-up pass has reached the end of Okta's System Log for "

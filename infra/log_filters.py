@@ -5,6 +5,12 @@ https://cloud.google.com/logging/docs/view/logging-query-language
 
 import pulumi
 
+# The catch-up's lines of Okta's own word about the event hook (function/okta_hook/catch_up/
+# hook_events.py: a test holds the two equal): a delivery Okta gave up on, then the hook stopped.
+DELIVERY_FAILED_ACTION = "okta.event_hook.delivery_failed"
+HOOK_STOPPED_ACTIONS = ("okta.event_hook.deactivated", "okta.event_hook.deleted",
+                        "okta.event_hook.verification_failed")
+
 
 def services_filter(service_names: pulumi.Input[list]) -> pulumi.Output:
     """Entries of the functions named (Cloud Run services), and of no other workload."""

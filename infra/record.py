@@ -16,12 +16,19 @@ import pulumi_gcp as gcp
 import pulumiverse_time as time
 from pulumi_gcp import logging, pubsub
 
-from log_filters import actions_filter, both, services_filter
+from log_filters import (
+    DELIVERY_FAILED_ACTION,
+    HOOK_STOPPED_ACTIONS,
+    actions_filter,
+    both,
+    services_filter,
+)
 from stack_settings import StackSettings
 
 LOCATION = "global"  # where Log Analytics is available for every project
 # The functions' lines of record: what the record keeps.
-RECORD_ACTIONS = ("user.deactivated", "okta.event_hook.delivery_failed", "okta.catch_up.pass")
+RECORD_ACTIONS = ("user.deactivated", DELIVERY_FAILED_ACTION, *HOOK_STOPPED_ACTIONS,
+                  "okta.catch_up.pass")
 
 
 def deactivations_sql(project: str, bucket_id: str) -> str:

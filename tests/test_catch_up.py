@@ -183,6 +183,38 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
     assert error[INSERT_ID] == pinned_insert_id(ours["uuid"], "event_hook.delivery")
 
 
+def test_okta_s_word_that_the_hook_stopped_becomes_one_error_line_each(org, catch_up):
+    """Deactivated or deleted in the Admin Console, or failing its verification, the hook gets
+    nothing more from Okta; only the System Log says so."""
+    changes = [org.record_hook_change("event_hook.deactivated", HOOK_ID, "okta-event-hook"),
+               org.record_hook_change("event_hook.verified", HOOK_ID, "okta-event-hook",
+                                      "FAILURE", "Verification request timed out"),
+               org.record_hook_change("event_hook.deleted", HOOK_ID, "okta-event-hook")]
+    org.record_hook_change("event_hook.verified", HOOK_ID, "okta-event-hook")  # it succeeded
+    org.record_hook_change("event_hook.deactivated", "who9another0000000000", "another hook")
+    for minutes, change in zip((3, 2, 1), changes):  # the fake org reads by published
+        change["published"] = minutes_ago(minutes)
+    status, summary = catch_up.run_pass()
+    assert status == 200 and (summary["hookStopped"], summary["deliveryFailures"]) == (3, 0)
+    errors = [r for r in catch_up.log_records() if r["severity"] == "ERROR"]
+    assert [(e["action"], e["message"]) for e in errors] == [
+        ("okta.event_hook.deactivated", "The event hook okta-event-hook was deactivated in Okta: "
+         "Okta delivers nothing to it until it is activated again (by admin@example.com)."),
+        ("okta.event_hook.verification_failed", "The event hook okta-event-hook failed Okta's "
+         "verification: Okta delivers nothing to it until it is verified (by admin@example.com)"
+         " (Verification request timed out)."),
+        ("okta.event_hook.deleted", "The event hook okta-event-hook was deleted in Okta: "
+         "`pulumi up` creates and verifies it again (by admin@example.com)."),
+    ]
+    for error, change in zip(errors, changes):
+        assert (error["eventHookId"], error["uuid"], error["timestamp"]) == (
+            HOOK_ID, change["uuid"], change["published"])
+        assert error[INSERT_ID] == pinned_insert_id(change["uuid"], change["eventType"])
+    [line] = lines(catch_up, "okta.catch_up.pass")
+    assert line["message"].endswith("0 failed hook delivery(ies), 3 report(s) of the hook "
+                                    "stopped; caught up.")
+
+
 def failed_delivery(targets: list, minutes: float = 3, **record) -> dict:
     """Okta's record of a failed delivery, published `minutes` ago."""
     return {**payloads.failed_delivery(targets, **record), "published": minutes_ago(minutes)}

@@ -63,7 +63,8 @@ def test_the_sink_routes_the_lines_of_record_of_both_functions_into_it(stack):
     assert "jsonPayload.action=(" + " OR ".join(f'"{a}"' for a in RECORD_ACTIONS) + ")" in \
         log_filter
     assert RECORD_ACTIONS == ("user.deactivated", "okta.event_hook.delivery_failed",
-                              "okta.catch_up.pass")
+                              "okta.event_hook.deactivated", "okta.event_hook.deleted",
+                              "okta.event_hook.verification_failed", "okta.catch_up.pass")
 
 
 # --- SQL ----------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ def test_every_alert_policy_s_state_is_on_the_dashboard(stack):
              if "alertChart" in tile["widget"]}
     assert shown == {f"projects/{GCP_PROJECT}/alertPolicies/{p.name}"
                      for p in stack.by_type[POLICY]}
-    assert len(shown) == 5
+    assert len(shown) == 6
 
 
 def test_the_dashboard_s_link_is_an_output(stack):
@@ -260,8 +261,8 @@ def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_pa
     counts = {name: len(deploy(monkeypatch, tmp_path, **config).registrations)
               for name, config in (("defaults", {}), ("no catch-up", {"catchUp": False}),
                                    ("topic", {"deactivationTopic": True}))}
-    assert counts == {"defaults": 71, "no catch-up": 43, "topic": 75}
+    assert counts == {"defaults": 72, "no catch-up": 43, "topic": 76}
     deploying = (INFRA.parent / "docs" / "deploying.md").read_text()
-    assert "counts **71**" in deploying
-    assert "43 with `catchUp: false`, 75 with `deactivationTopic: true`" in deploying
-    assert "71 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
+    assert "counts **72**" in deploying
+    assert "43 with `catchUp: false`, 76 with `deactivationTopic: true`" in deploying
+    assert "72 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()

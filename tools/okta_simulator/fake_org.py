@@ -104,6 +104,14 @@ class FakeOktaOrg:
         self.add(event)
         return event
 
+    def record_hook_change(self, event_type: str, hook_id: str, hook_name: str,
+                           result: str = "SUCCESS", reason: str | None = None) -> dict:
+        """Okta's System Log record of the hook deactivated, deleted or (not) verified."""
+        event = payloads.hook_lifecycle(event_type, [payloads.hook_target(hook_id, hook_name)],
+                                        result, reason)
+        self.add(event)
+        return event
+
     def api_requests(self) -> list[tuple]:
         return [r for r in self.requests if r[1].startswith("/api/v1/logs")]
 

@@ -87,6 +87,24 @@ def failed_delivery(targets: list, reason: str | None = None,
     return event
 
 
+# Okta's catalogue (https://developer.okta.com/docs/reference/api/event-types/): what an admin's
+# change to an event hook records. event_hook.verified fires for every verification attempt, its
+# outcome saying whether the hook answered.
+HOOK_LIFECYCLE_MESSAGES = {"event_hook.deactivated": "Event hook deactivated",
+                           "event_hook.deleted": "Event hook deleted",
+                           "event_hook.verified": "Event hook verified"}
+
+
+def hook_lifecycle(event_type: str, targets: list, result: str = "SUCCESS",
+                   reason: str | None = None) -> dict:
+    """Okta's System Log record of an admin deactivating, deleting or verifying an event hook."""
+    event = system_log_event(event_type, targets, result)
+    event.update(displayMessage=HOOK_LIFECYCLE_MESSAGES[event_type], legacyEventType=None,
+                 outcome={"result": result, "reason": reason},
+                 debugContext={"debugData": {"requestUri": "/api/v1/eventHooks"}})
+    return event
+
+
 def envelope(events: list, event_id: str | None = None) -> dict:
     """The delivery Okta POSTs to the hook: a CloudEvents 0.1 style envelope around `events`."""
     return {
