@@ -12,6 +12,7 @@ A backfill reads from its `since` and leaves the cursor alone: moving it there c
 that no pass has read yet.
 """
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -49,7 +50,7 @@ class CatchUp:
         except RequestRejected as rejected:
             log("WARNING", f"Refused a catch-up request: {rejected.reason}",
                 status=rejected.status)
-            return {"error": rejected.reason}, rejected.status, {}
+            return _refusal(rejected)
         if not self._running.acquire(blocking=False):
             return {"error": "a pass is already running on this instance"}, 409, {}
         try:
@@ -111,6 +112,16 @@ def backfill_since(request) -> datetime | None:
     if moment > now:
         raise RequestRejected(400, "since must not be in the future")
     return moment
+
+
+def _refusal(rejected: RequestRejected) -> tuple:
+    """The 4xx answer. A 413 is streamed: functions-framework reads a request's whole body into
+    memory once the function returns, unless the answer is streamed (its read_request); this way
+    the rest of a large body is only discarded, by the server, as it arrives."""
+    answer = {"error": rejected.reason}
+    if rejected.status != 413:
+        return answer, rejected.status, {}
+    return iter([json.dumps(answer).encode()]), 413, {"Content-Type": "application/json"}
 
 
 def _failure(error: Exception) -> tuple:

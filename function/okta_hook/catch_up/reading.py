@@ -72,7 +72,8 @@ class Pass:
                                    " Okta's links loop, so this pass ends here")
             finally:  # the last position read is kept, however the pass ends
                 self.cursor.flush(http.deadline)
-        except LostRace as race:
+        except LostRace as race:  # also when this pass read to the end: its position is not kept
+            self.caught_up = False
             self.stopped_by = f"a newer cursor ({race}); that pass goes on from there"
         return self._report()
 
