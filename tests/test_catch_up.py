@@ -6,6 +6,7 @@ same function on a real functions-framework server to show it behaves the same t
 """
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -183,6 +184,16 @@ def test_okta_s_record_of_a_failed_delivery_becomes_an_error_line(org, catch_up)
     assert error[INSERT_ID] == pinned_insert_id(ours["uuid"], "event_hook.delivery")
 
 
+def test_an_event_that_deactivates_two_users_counts_two(org, catch_up):
+    event = deactivation("Ann Lee", "ann@example.com")
+    event["target"].append(payloads.user_target("Bo Ng", "bo@example.com"))
+    org.add(event)
+    status, summary = catch_up.run_pass()
+    assert (status, summary["eventsRead"], summary["usersLogged"]) == (200, 1, 2)
+    assert [r["login"] for r in lines(catch_up, "user.deactivated")] == [
+        "ann@example.com", "bo@example.com"]
+
+
 def test_okta_s_word_that_the_hook_stopped_becomes_one_error_line_each(org, catch_up):
     """Deactivated or deleted in the Admin Console, or failing its verification, the hook gets
     nothing more from Okta; only the System Log says so."""
@@ -289,6 +300,8 @@ def test_the_window_is_in_utc_whatever_the_host_s_time_zone(catch_up, org, monke
             patch.undo()
             time.tzset()
     assert status == 200 and summary["until"].endswith("Z")
+    for moment in (summary["since"], summary["until"]):  # to the millisecond, as Okta writes
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", moment)
     until = datetime.fromisoformat(summary["until"])
     assert abs(datetime.now(timezone.utc) - until) < timedelta(seconds=30)
     since = org.api_requests()[0][1].split("since=")[1].split("&")[0]

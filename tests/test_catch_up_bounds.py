@@ -80,3 +80,18 @@ def test_a_chunked_backfill_body_is_refused_at_its_limit_not_read_whole(org, app
     assert json.loads(body[body.index(b"{"):body.rindex(b"}") + 1]) == {
         "error": "the body is larger than 4096 bytes"}
     assert "Traceback" not in output and org.requests == []
+
+
+def test_a_watchdog_that_fires_before_the_connection_shuts_it_once_handed_over():
+    """The deadline can come while the connection is still being made: the socket it then gets
+    is shut at once, so the exchange ends rather than waits."""
+    from okta_hook.catch_up.okta_http import _Watchdog
+
+    watchdog = _Watchdog(0)
+    while not watchdog.fired:
+        time.sleep(0.01)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(2)  # unshut, the read below would time out instead
+        watchdog.watch(ours)
+        assert ours.recv(4) == b""  # shut: the read ends at once, with nothing

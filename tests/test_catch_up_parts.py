@@ -72,7 +72,24 @@ HTTPS_ONLY = "OKTA_ORG_URL must use https (http is accepted for a loopback host 
     ("", "OKTA_ORG_URL is not set (the org's base URL, e.g. https://dev-123456.okta.com)"),
 ])
 def test_org_urls_refused(key_pem, url, problem):
-    assert settings(key_pem, OKTA_ORG_URL=url).problems == (problem,)
+    refused = settings(key_pem, OKTA_ORG_URL=url)
+    assert (refused.problems, refused.org_url) == ((problem,), "")
+
+
+def test_settings_cannot_change_once_read(key_pem):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
+        settings(key_pem).org_url = "https://elsewhere.example.com"
+
+
+@pytest.mark.parametrize("value", ["s3://bucket/cursor.json", "gs://Bucket/cursor.json",
+                                   "gs://bucket/", "gs://b/o"])
+def test_a_cursor_location_that_is_not_gs_bucket_object_is_refused(key_pem, value):
+    refused = settings(key_pem, OKTA_CATCH_UP_CURSOR=value)
+    assert (refused.problems, refused.cursor) == ((
+        "OKTA_CATCH_UP_CURSOR must be gs://BUCKET/OBJECT, e.g. "
+        "gs://my-cursor-bucket/okta-catch-up-cursor.json",), None)
 
 
 def test_a_pem_with_literal_backslash_n_is_accepted(key_pem):
@@ -114,9 +131,10 @@ def test_events(key_pem, value, expected):
 @pytest.mark.parametrize("value", ['user.lifecycle.deactivate" or eventType eq "x', "nodots",
                                    ",", "a.b c.d"])
 def test_events_that_would_break_the_filter_are_refused(key_pem, value):
-    assert settings(key_pem, OKTA_CATCH_UP_EVENTS=value).problems == (
+    refused = settings(key_pem, OKTA_CATCH_UP_EVENTS=value)
+    assert (refused.problems, refused.events) == ((
         "OKTA_CATCH_UP_EVENTS must be comma-separated event types, e.g. "
-        "user.lifecycle.deactivate",)
+        "user.lifecycle.deactivate",), ())
 
 
 @pytest.mark.parametrize("name, value, problem", [

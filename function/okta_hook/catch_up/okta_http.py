@@ -134,10 +134,9 @@ class OktaHttp:
             failures += 1
             if failures > RETRIES:
                 raise OktaUnavailable(f"{problem}, {failures} times")
-            try:
-                self.deadline.sleep(backoff, "no time left to retry")
-            except OutOfTime:
-                raise OktaUnavailable(f"{problem}, and no time is left to retry") from None
+            if backoff > self.deadline.remaining():
+                raise OktaUnavailable(f"{problem}, and no time is left to retry")
+            time.sleep(backoff)
             backoff *= 2
 
     def _exchange(self, method: str, url: str, headers: dict, data) -> Answer:

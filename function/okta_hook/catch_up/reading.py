@@ -188,8 +188,7 @@ class Pass:
                 self.stopped_by = f"the page limit ({settings.max_pages})"
                 return
             if deadline.remaining() <= 0:
-                self.stopped_by = f"the time limit ({settings.max_seconds} s)"
-                return
+                raise OutOfTime(f"the time limit ({settings.max_seconds} s)")
 
     def _advance(self, next_url: str | None) -> None:
         """Move the cursor to `next_url`, unless it is there already (an idle pass writes
