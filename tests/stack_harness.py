@@ -5,6 +5,7 @@ engine's answers are mocked. Each registration's raw request is kept, so tests c
 engine would receive: secret markers, dependencies, additional secret outputs, replacement triggers.
 """
 
+import asyncio
 import functools
 import json
 import runpy
@@ -189,6 +190,9 @@ def _resolve(value) -> tuple:
     return _sync_await(output.future()), _sync_await(output.is_secret())
 
 
+_EVENT_LOOP = asyncio.new_event_loop()
+
+
 def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK,
                 project: str = PROJECT) -> Deployment:
     """Run infra/__main__.py as stack `stack` with `config` (full keys, e.g. "gcp:region") and
@@ -196,6 +200,10 @@ def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK,
     mocks = StackMocks()
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per run
+    # The Pulumi SDK asks asyncio for the current event loop outside a running one; from Python
+    # 3.12 that warns when no loop was set (the CLI's language host sets one). The mocks get the
+    # same one every run, as a program has.
+    asyncio.set_event_loop(_EVENT_LOOP)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, list(secret_keys))
     for module in PROGRAM_MODULES:  # each run imports the program afresh
