@@ -14,7 +14,7 @@ How it keeps to Cloud Storage's real behaviour (https://cloud.google.com/storage
 - At most one write a second (quotas: "one write per second to the same object name"): a pass
   writes its position when a second has passed since its read or last write, and the last
   position when it ends (flush), after the rest of the second since the object was saved.
-- The object is read up to MAX_CURSOR_BYTES; a larger one is no cursor.
+- The object is read up to MAX_CURSOR_BYTES (a ranged read); a larger one is no cursor.
 
 The object holds a position, not a record: losing it costs a re-read of the look-back window, never
 a line (each line is shown once in Cloud Logging). google-cloud-storage is imported on first use;
@@ -22,7 +22,6 @@ it honours STORAGE_EMULATOR_HOST (and then sends no credentials), which is how t
 `make demo` use a local emulator.
 """
 
-import io
 import json
 import os
 import time
@@ -165,16 +164,18 @@ class StorageCursor:
         from google.api_core import exceptions
 
         blob = self._blob()  # new: a Blob that has seen a generation would read only that one
-        capped = _Capped(MAX_CURSOR_BYTES)
         try:
-            blob.download_to_file(capped, **_limits(deadline))
+            try:  # one byte past the cap: a ranged read, answered whole, never cut short
+                data = blob.download_as_bytes(start=0, end=MAX_CURSOR_BYTES, checksum=None,
+                                              **_limits(deadline))
+            except exceptions.RequestRangeNotSatisfiable:  # how a range of 0 bytes is answered
+                blob.reload(**_limits(deadline))  # for its generation
+                data = b""
         except exceptions.NotFound:
             return None, None
-        except _Capped.Full:
-            return _TOO_LARGE, blob.generation
         except Exception as error:
             raise StorageUnavailable(_describe(error, "read", self.location)) from None
-        return capped.getvalue(), blob.generation
+        return (_TOO_LARGE if len(data) > MAX_CURSOR_BYTES else data), blob.generation
 
     def _blob(self):
         if self._bucket is None:
@@ -203,22 +204,6 @@ def cursor_for(location: tuple | None):
 
 
 _TOO_LARGE = b"\0 too large"  # a marker: no JSON document is these bytes
-
-
-class _Capped(io.BytesIO):
-    """A download's destination that refuses more than `limit` bytes."""
-
-    class Full(Exception):
-        pass
-
-    def __init__(self, limit: int):
-        super().__init__()
-        self._limit = limit
-
-    def write(self, data) -> int:
-        if self.tell() + len(data) > self._limit:
-            raise _Capped.Full
-        return super().write(data)
 
 
 def _document(data: bytes) -> dict | None:
