@@ -83,15 +83,6 @@ def test_settings_cannot_change_once_read(key_pem):
         settings(key_pem).org_url = "https://elsewhere.example.com"
 
 
-@pytest.mark.parametrize("value", ["s3://bucket/cursor.json", "gs://Bucket/cursor.json",
-                                   "gs://bucket/", "gs://b/o"])
-def test_a_cursor_location_that_is_not_gs_bucket_object_is_refused(key_pem, value):
-    refused = settings(key_pem, OKTA_CATCH_UP_CURSOR=value)
-    assert (refused.problems, refused.cursor) == ((
-        "OKTA_CATCH_UP_CURSOR must be gs://BUCKET/OBJECT, e.g. "
-        "gs://my-cursor-bucket/okta-catch-up-cursor.json",), None)
-
-
 def test_a_pem_with_literal_backslash_n_is_accepted(key_pem):
     assert settings(key_pem, OKTA_PRIVATE_KEY=key_pem.replace("\n", "\\n")).problems == ()
 
@@ -128,13 +119,22 @@ def test_events(key_pem, value, expected):
     assert s.problems == () and s.events == expected
 
 
-@pytest.mark.parametrize("value", ['user.lifecycle.deactivate" or eventType eq "x', "nodots",
-                                   ",", "a.b c.d"])
-def test_events_that_would_break_the_filter_are_refused(key_pem, value):
-    refused = settings(key_pem, OKTA_CATCH_UP_EVENTS=value)
-    assert (refused.problems, refused.events) == ((
-        "OKTA_CATCH_UP_EVENTS must be comma-separated event types, e.g. "
-        "user.lifecycle.deactivate",), ())
+CURSOR_WORDS = ("OKTA_CATCH_UP_CURSOR must be gs://BUCKET/OBJECT, e.g. "
+                "gs://my-cursor-bucket/okta-catch-up-cursor.json")
+EVENTS_WORDS = ("OKTA_CATCH_UP_EVENTS must be comma-separated event types, e.g. "
+                "user.lifecycle.deactivate")
+
+
+@pytest.mark.parametrize("name, value, field, left, problem", [
+    *(("OKTA_CATCH_UP_EVENTS", value, "events", (), EVENTS_WORDS) for value in [
+        'user.lifecycle.deactivate" or eventType eq "x', "nodots", ",", "a.b c.d"]),
+    *(("OKTA_CATCH_UP_CURSOR", value, "cursor", None, CURSOR_WORDS) for value in [
+        "s3://bucket/cursor.json", "gs://Bucket/cursor.json", "gs://bucket/", "gs://b/o"]),
+])
+def test_a_refused_list_or_location_says_what_it_must_be_and_is_left_empty(key_pem, name, value,
+                                                                         field, left, problem):
+    refused = settings(key_pem, **{name: value})
+    assert (refused.problems, getattr(refused, field)) == ((problem,), left)
 
 
 @pytest.mark.parametrize("name, value, problem", [
