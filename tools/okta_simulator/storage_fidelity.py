@@ -163,7 +163,9 @@ def with_generation_links(body: bytes) -> bytes:
 
 def _handler_for(proxy: FidelityProxy):
     class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as Cloud Storage's front ends do
+        # Each answer closes its connection (HTTP/1.0): the cursor does not depend on connection
+        # reuse, and a test process then keeps no idle sockets of catch-up instances it dropped.
+        protocol_version = "HTTP/1.0"
 
         def _serve(self):
             arrived = time.monotonic()
