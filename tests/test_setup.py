@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,6 +122,45 @@ def test_another_interpreter_makes_the_venv_anew(scratch, tmp_path_factory):
     other.symlink_to(Path(os.path.realpath(REPO / ".venv" / "bin" / "python")))
     again = setup(scratch, "requirements-demo.txt", python=str(other))
     assert again.stderr.splitlines()[0] == "Making .venv anew (interpreter changed)."
+
+
+def foreign_venv(scratch: Path, python: str = "python3") -> Path:
+    """A venv as `pulumi new` makes one: `python -m venv .venv`, then pip install, no marker of
+    ours; `iniconfig` stands for what Pulumi installed."""
+    venv = scratch / ".venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", "iniconfig==2.3.1"], check=True, timeout=300)
+    return venv
+
+
+def test_a_venv_that_pulumi_made_is_used_and_never_deleted(scratch):
+    """The `pulumi new` route: Pulumi installs requirements.txt into .venv; `make smoke` (the
+    demo set) and `make test` (everything) then install into that venv, deleting nothing."""
+    venv = foreign_venv(scratch)
+    (venv / "kept").touch()
+    for wanted in ("requirements-demo.txt", "requirements.txt"):
+        done = setup(scratch, wanted)
+        assert done.returncode == 0, done.stderr
+        assert "anew" not in done.stderr
+    (scratch / "requirements.txt").write_text("iniconfig==2.3.1\npluggy==1.6.0\n")
+    done = setup(scratch, "requirements.txt")
+    assert done.returncode == 0 and "Installing requirements.txt" in done.stderr
+    assert (venv / "kept").exists()
+    assert list(venv.glob("lib/python*/site-packages/pluggy-1.6.0.dist-info"))
+
+
+def test_a_venv_of_another_python_that_make_did_not_make_is_one_line(scratch):
+    versions = Path(subprocess.check_output(["pyenv", "root"], text=True).strip()) / "versions"
+    minor = next(m for m in (12, 13, 11) if m != sys.version_info.minor)  # pyenv has these
+    [other] = sorted(versions.glob(f"3.{minor}.*/bin/python3.{minor}"))[-1:]
+    venv = foreign_venv(scratch, str(other))
+    done = setup(scratch, "requirements-demo.txt")
+    assert (done.returncode, done.stderr) == (2, (
+        f".venv was not made by make (Pulumi or you made it) and its Python is 3.{minor}, not "
+        f"{sys.version_info.major}.{sys.version_info.minor}: remove it (rm -rf .venv) or run "
+        "make with VENV=<another folder>.\n"))
+    assert (venv / "bin" / "python").exists()
 
 
 def test_a_busy_port_is_one_clear_line():
