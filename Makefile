@@ -12,6 +12,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Development only: "Basic " + base64("dev:dev-only-secret"). Deployed stacks use their own secret.
 DEV_SECRET := Basic ZGV2OmRldi1vbmx5LXNlY3JldA==
 HOOK_SECRET ?= $(DEV_SECRET)
+# Handed to the recipe through the environment, so that quotes in a secret reach it unharmed.
+export HOOK_SECRET
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-demo test snapshots run run-catch-up demo smoke bench bench-catch-up mutate
@@ -40,12 +42,12 @@ demo: setup-demo ## the whole flow locally: Okta's verification, deliveries, the
 run: setup-demo ## the receiver on PORT (8080) with HOOK_SECRET (the development secret)
 	@$(BIN)/python tools/port-free $(PORT) "make run PORT"
 	@echo "Receiver (functions-framework, function/main.py:okta_event_hook) on http://127.0.0.1:$(PORT)/"
-	@if [ "$(HOOK_SECRET)" = "$(DEV_SECRET)" ]; then \
+	@if [ "$$HOOK_SECRET" = "$(DEV_SECRET)" ]; then \
 	  echo "Secret: the development one (user dev, password dev-only-secret): $(DEV_SECRET)"; \
 	  echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '$(DEV_SECRET)'   (Ctrl-C stops)"; \
 	else echo "Secret: yours (HOOK_SECRET, not shown)"; \
 	  echo "Try: ./okta-sim verify http://127.0.0.1:$(PORT)/ --secret '<your HOOK_SECRET>'   (Ctrl-C stops)"; fi
-	@OKTA_HOOK_SECRET='$(HOOK_SECRET)' $(BIN)/functions-framework \
+	@OKTA_HOOK_SECRET="$$HOOK_SECRET" $(BIN)/functions-framework \
 	  --source function/main.py --target okta_event_hook --host 127.0.0.1 --port $(PORT)
 
 run-catch-up: setup-demo ## the catch-up on CATCH_UP_PORT (8081), reading a fake Okta org
