@@ -15,7 +15,7 @@ from gcp_receiver import GcpReceiver
 from log_filters import actions_filter, both, services_filter
 from okta_catch_up_app import OktaCatchUpApp
 from okta_registration import OktaEventHook
-from record import Record
+from record import RECORD_TABLE, Record
 from stack_settings import load_settings
 
 settings = load_settings()
@@ -42,8 +42,8 @@ pulumi.export("hookSecretName", receiver.secret_name)  # Secret Manager secret w
 pulumi.export("deactivationLogQuery", log_query)  # paste into Logs Explorer (last 30 days)
 pulumi.export("deactivationLogCommand", pulumi.Output.format(  # the whole record
     "gcloud logging read '{0}' --project {1} --bucket {2} --location {3} --view _AllLogs "
-    "--limit 20 --format json", log_query, settings.project, record.bucket.bucket_id,
-    record.bucket.location))
+    "--limit 50 --format '{4}'", log_query, settings.project, record.bucket.bucket_id,
+    record.bucket.location, RECORD_TABLE))
 pulumi.export("recordBucket", record.bucket.id)  # Logging > Logs Storage
 pulumi.export("deactivationsQuery", record.query.name)  # Logging > Log Analytics > Saved
 pulumi.export("dashboardUrl", dashboard.dashboard.id.apply(

@@ -26,6 +26,10 @@ from log_filters import (
 from stack_settings import StackSettings
 
 LOCATION = "global"  # where Log Analytics is available for every project
+# What `deactivationLogCommand` shows of each deactivation: when, who, their login, who did it,
+# and which function wrote it (the hook's service or the catch-up's). gcloud's --format.
+RECORD_TABLE = ("table(timestamp, jsonPayload.displayName, jsonPayload.login, "
+                "jsonPayload.actorLogin, resource.labels.service_name)")
 # The functions' lines of record: what the record keeps.
 RECORD_ACTIONS = ("user.deactivated", DELIVERY_FAILED_ACTION, *HOOK_STOPPED_ACTIONS,
                   "okta.catch_up.pass")
