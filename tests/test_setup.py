@@ -1,6 +1,7 @@
 """What a new user meets before anything runs: `make` alone, the Python check, the venv's rules,
 the light set of pins, and a busy port."""
 
+import contextlib
 import json
 import os
 import re
@@ -210,25 +211,60 @@ def test_the_readme_is_a_front_door():
     assert readme.splitlines().index("## Deploy") < 80  # a reader reaches it early
 
 
-def test_make_run_serves_your_own_secret_without_showing_it():
-    secret = "Basic it's \"quoted\" b3duOnMzY3JldC12YWx1ZQ=="  # quotes reach it unharmed
+@contextlib.contextmanager
+def make_run(*settings: str):
+    """`make run` with `settings` on a free port: (port, the banner's three lines), the receiver
+    answering; stopped on leaving."""
     port = free_port()
-    process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}",
-                                f"HOOK_SECRET={secret}"], cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}", *settings],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
     try:
         banner = [process.stdout.readline() for _ in range(3)]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                reply = exchange(f"http://127.0.0.1:{port}/", "GET",
-                                 {"Authorization": secret, "X-Okta-Verification-Challenge": "c"})
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.1)
+        yield port, banner
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=30)
+
+
+def test_make_run_serves_your_own_secret_without_showing_it():
+    secret = "Basic it's \"quoted\" b3duOnMzY3JldC12YWx1ZQ=="  # quotes reach it unharmed
+    with make_run(f"HOOK_SECRET={secret}") as (port, banner):
+        reply = exchange(f"http://127.0.0.1:{port}/", "GET",
+                         {"Authorization": secret, "X-Okta-Verification-Challenge": "c"})
     assert (reply.status, json.loads(reply.body)) == (200, {"verification": "c"})
     assert banner[1] == "Secret: yours (HOOK_SECRET, not shown)\n"
     assert not any(secret.split()[-1] in line for line in banner)
+
+
+def test_the_readme_s_curl_commands_answer_as_it_says():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("To try things yourself")[1].split("```sh\n")[1].split("```")[0]
+    commands = block.replace("\\\n", " ").splitlines()
+    assert len(commands) == 2 and all(c.startswith("curl ") for c in commands)
+    with make_run() as (port, _):
+        outputs = [subprocess.run(["bash", "-c", command.replace(":8080/", f":{port}/")],
+                                  cwd=REPO, capture_output=True, text=True, timeout=30).stdout
+                   for command in commands]
+    assert outputs == ['{"verification":"hello"}', "200\n"]
+    assert 'The first prints `{"verification":"hello"}`, the second `200`' in readme
+
+
+def test_the_template_s_quickstart_and_the_readme_give_the_same_commands():
+    """`pulumi new` shows Pulumi.yaml's quickstart; the README's route must say the same."""
+    import yaml
+
+    quickstart = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["template"]["quickstart"]
+    readme = (REPO / "README.md").read_text()
+    commands = re.findall(r"`([^`]*(?:pulumi up|make smoke|deactivationLogCommand)[^`]*)`",
+                          quickstart)
+    assert {"pulumi up", "make smoke"} <= set(commands)
+    assert all(command in readme for command in commands)
+    assert "make setup" not in quickstart  # pulumi new installs requirements.txt itself
