@@ -33,7 +33,8 @@ record = Record("record", settings, watched_services, receiver.apis)
 dashboard = Dashboard("dashboard", settings, watched_services, receiver.function.name,
                       alerting.policies)
 
-# Deactivations from both functions: the catch-up's lines are exactly the ones the hook missed.
+# Deactivations from both functions: the catch-up writes again every one it reads, the hook's
+# included (one entry in queries by insertId), and so also those the hook missed.
 log_query = both(services_filter(watched_services), actions_filter(["user.deactivated"]))
 
 pulumi.export("functionUrl", receiver.url)  # the hook's URI; `make smoke` sends to it

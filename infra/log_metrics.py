@@ -3,6 +3,8 @@
 Cloud Monitoring may not know a new log-based metric for a while after it is created; an alert
 policy or a dashboard that names it before then fails the first `pulumi up` ("Cannot find
 metric(s)"). So each metric comes with a pause, triggered again only if the metric is renamed.
+A renamed metric is replaced: the provider's update would create the new name and leave the old
+metric behind, never deleted (hashicorp/terraform-provider-google#18144).
 https://cloud.google.com/logging/docs/logs-based-metrics
 """
 
@@ -32,7 +34,7 @@ def log_metric(key: str, name: str, description: str, entries: pulumi.Input[str]
                 num_finite_buckets=20, growth_factor=2, scale=60)) if value_field else None,
         label_extractors={label: f"EXTRACT({field})" for label, field in (labels or {}).items()}
         or None,
-    ), pulumi.ResourceOptions(parent=parent))
+    ), pulumi.ResourceOptions(parent=parent, replace_on_changes=["name"]))
     pause = time.Sleep(f"{key}-metric-visible", time.SleepArgs(
         create_duration=VISIBLE_AFTER, triggers={"metric": metric.name}),
         pulumi.ResourceOptions(parent=parent))

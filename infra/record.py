@@ -63,11 +63,16 @@ class Record(pulumi.ComponentResource):
         fn, project = settings.function_name, settings.project
         child = pulumi.ResourceOptions(parent=self, depends_on=apis)
 
-        # Cloud Logging holds a deleted bucket's id for 7 days: a stack destroyed and brought up
-        # again within that time would collide with its own old bucket. The id carries the time
-        # this stack first created it, which stays put across updates.
+        # The bucket's id forces its replacement, so nothing a user renames goes into it (not the
+        # function's name, not the stack's): only the time this stack first created it, which
+        # stays put across updates. That time also keeps a stack destroyed and brought up again
+        # clear of its old bucket, whose id Cloud Logging holds for 7 days after a delete.
         created = time.Static("record-created", opts=pulumi.ResourceOptions(parent=self))
-        bucket_id = created.unix.apply(lambda unix: f"{fn}-record-{unix}")
+        bucket_id = created.unix.apply(lambda unix: f"okta-event-hook-record-{unix}")
+        # By default Pulumi forgets the bucket rather than delete it, on destroy and on any
+        # replacement: the lines stay in Google Cloud (docs/deploying.md, Tearing down).
+        kept = pulumi.ResourceOptions(parent=self, depends_on=apis,
+                                      retain_on_delete=settings.keep_record_on_destroy)
         self.bucket = logging.ProjectBucketConfig("record-bucket", logging.ProjectBucketConfigArgs(
             project=project,
             location=LOCATION,
@@ -75,7 +80,7 @@ class Record(pulumi.ComponentResource):
             retention_days=settings.retention_days,
             enable_analytics=True,  # SQL in Log Analytics
             description=f"Okta deactivations and the catch-up's record ({fn}, okta-event-hook)",
-        ), child)
+        ), kept)
 
         entries = both(services_filter(service_names), actions_filter(RECORD_ACTIONS))
         # A log bucket of the same project needs no grant for the sink's writer.

@@ -33,7 +33,7 @@ SECRET_KEYS = ("hookSecret", "previousHookSecret")
 KNOWN_KEYS = {*SECRET_KEYS, "events", "hookName", "functionName", "memory", "cpu",
               "minInstances", "maxInstances", "concurrency", "catchUp", "catchUpSchedule",
               "catchUpLookbackMinutes", "catchUpSchedulerRegion", "alertEmail", "retentionDays",
-              "deactivationTopic"}
+              "deactivationTopic", "keepRecordOnDestroy"}
 # The record's log bucket: a year's audit and a margin by default, within Cloud Logging's limits.
 # https://cloud.google.com/logging/docs/buckets#custom-retention
 DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 400, 1, 3650
@@ -70,6 +70,9 @@ class StackSettings:
     okta_org_url: Optional[str]  # https://<orgName>.<baseUrl>, from the Okta provider's settings
     retention_days: int  # how long the record's log bucket keeps its lines
     deactivation_topic: bool  # a Pub/Sub topic that receives each deactivation line
+    # The record's log bucket outlives a destroy and any replacement (Pulumi forgets it instead of
+    # deleting it): audit data is the one thing this stack must not lose by accident.
+    keep_record_on_destroy: bool
 
     @functools.cached_property
     def catch_up_gaps(self) -> tuple:
@@ -120,6 +123,7 @@ def load_settings() -> StackSettings:
         okta_org_url=_okta_org_url(),
         retention_days=_get_int(config, "retentionDays", DEFAULT_RETENTION_DAYS),
         deactivation_topic=_get_bool(config, "deactivationTopic", False),
+        keep_record_on_destroy=_get_bool(config, "keepRecordOnDestroy", True),
     )
     check(settings)
     return settings

@@ -23,7 +23,7 @@ DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
 TOPIC = "gcp:pubsub/topic:Topic"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 SERVICES = 'resource.labels.service_name=("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
-BUCKET_ID = "okta-event-hook-dev-record-1764460800"
+BUCKET_ID = "okta-event-hook-record-1764460800"
 BUCKET_PATH = f"projects/{GCP_PROJECT}/locations/global/buckets/{BUCKET_ID}"
 
 
@@ -38,6 +38,26 @@ def test_the_record_bucket_keeps_400_days_with_log_analytics(stack):
     assert bucket["bucketId"] == BUCKET_ID
     created = stack.one("time:index/static:Static", "record-created")
     assert created.inputs == {} and stack.one(BUCKET).urn != created.urn
+
+
+def test_renaming_the_function_or_the_stack_keeps_the_record_bucket(monkeypatch, tmp_path):
+    """bucket_id forces a replacement, and a replaced bucket's lines would be gone: nothing a
+    user renames is part of it."""
+    renamed = deploy(monkeypatch, tmp_path, functionName="okta-hook-renamed")
+    assert renamed.one(BUCKET).inputs["bucketId"] == BUCKET_ID
+    assert deploy(monkeypatch, tmp_path, stack="prod").one(BUCKET).inputs["bucketId"] == BUCKET_ID
+
+
+def test_the_record_outlives_a_destroy_unless_the_user_says_otherwise(monkeypatch, tmp_path,
+                                                                    stack):
+    assert stack.one(BUCKET).options["retainOnDelete"] is True
+    deletable = deploy(monkeypatch, tmp_path, keepRecordOnDestroy=False)
+    assert not deletable.one(BUCKET).options.get("retainOnDelete")
+
+
+def test_a_renamed_log_metric_is_replaced_not_left_behind(stack):
+    metrics = stack.by_type[METRIC]
+    assert metrics and all(m.options["replaceOnChanges"] == ["name"] for m in metrics)
 
 
 @pytest.mark.parametrize("days", [1, 3650])
@@ -106,12 +126,35 @@ def test_the_dashboard_is_valid_for_the_monitoring_api(monkeypatch, tmp_path, ca
     tiles = document["mosaicLayout"]["tiles"]
     cells = set()
     for tile in tiles:
-        assert tile["xPos"] + tile["width"] <= COLUMNS == document["mosaicLayout"]["columns"]
-        area = {(x, y) for x in range(tile["xPos"], tile["xPos"] + tile["width"])
-                for y in range(tile["yPos"], tile["yPos"] + tile["height"])}
+        x, y = tile.get("xPos", 0), tile.get("yPos", 0)  # 0 is left out, as the API does
+        assert x + tile["width"] <= COLUMNS == document["mosaicLayout"]["columns"]
+        area = {(i, j) for i in range(x, x + tile["width"])
+                for j in range(y, y + tile["height"])}
         assert not area & cells  # no tile hides another
         cells |= area
         assert tile["widget"]["title"]
+
+
+@pytest.mark.parametrize("catch_up", [True, False])
+def test_the_dashboard_json_holds_nothing_the_api_leaves_out(monkeypatch, tmp_path, catch_up):
+    """An empty list or a zero the API does not return is a change on every `pulumi up`
+    (hashicorp/terraform-provider-google#16173): none may be sent."""
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            if not value:
+                found.append(path)
+            for number, item in enumerate(value):
+                walk(item, f"{path}[{number}]")
+        elif value == 0 and not isinstance(value, bool) or value in ("", None):
+            found.append(path)
+
+    walk(dashboard_of(deploy(monkeypatch, tmp_path, catchUp=catch_up)), "")
+    assert found == []
 
 
 def charted_metrics(document: dict) -> list:
@@ -141,7 +184,10 @@ def test_the_dashboard_waits_until_monitoring_knows_its_metrics(stack):
 
 def test_deactivations_are_charted_per_hour_by_function(stack):
     [deactivations] = [tile["widget"] for tile in dashboard_of(stack)["mosaicLayout"]["tiles"]
-                       if "Deactivations" in tile["widget"]["title"]]
+                       if "Deactivation lines" in tile["widget"]["title"]]
+    # The catch-up writes the hook's lines again: the title says lines written, not users.
+    assert deactivations["title"] == ("Deactivation lines written per hour, by function (the "
+                                      "catch-up repeats the hook's)")
     aggregation = deactivations["xyChart"]["dataSets"][0]["timeSeriesQuery"][
         "timeSeriesFilter"]["aggregation"]
     assert aggregation == {"alignmentPeriod": "3600s", "perSeriesAligner": "ALIGN_SUM",
