@@ -36,6 +36,8 @@ class Alert:
     log_filter: str  # which entries of the functions' logs count
     documentation: str  # what happened and what to do (Markdown, shown in the incident)
     absent_for_seconds: int | None = None  # None: alert on any entry; else on none for this long
+    # True: the filter applies to the functions' own entries; False: it names its resources.
+    scoped: bool = True
 
 
 def alerts(settings: StackSettings) -> list[Alert]:
@@ -86,6 +88,22 @@ def alerts(settings: StackSettings) -> list[Alert]:
                   "Deactivated: activate it again (Workflow > Event Hooks) or run `pulumi up`. "
                   "Deleted: `pulumi up` creates and verifies it again. Verification failed: "
                   "check the receiver answers (`make smoke`), then `pulumi up`."),
+            Alert("catch-up-not-called", f"{fn}: Cloud Scheduler cannot call the catch-up",
+                  f'(resource.type="cloud_run_revision" AND '
+                  f'resource.labels.service_name="{fn}-catch-up" AND '
+                  f"httpRequest.status=(401 OR 403)) OR "
+                  f'(resource.type="cloud_scheduler_job" AND '
+                  f'resource.labels.job_id="{fn}-catch-up" AND severity>=ERROR)',
+                  "Cloud Run refused Cloud Scheduler's call to the catch-up (401: the OIDC "
+                  "token's audience or signature; 403: the scheduler's account may not invoke "
+                  "it), or the Scheduler job logged a failed attempt. The function itself then "
+                  "writes nothing, and an absence alert cannot fire for a metric that never had "
+                  "a point, so this one watches the callers' side.\n\n"
+                  "**What to do:** read the entry: a 403 wants `roles/run.invoker` for the "
+                  "scheduler's account on the catch-up service (`pulumi up` restores it), a 401 "
+                  "an audience equal to the service's URL. `gcloud scheduler jobs run "
+                  f"{fn}-catch-up --location <catchUpSchedulerRegion>` tries again at once.",
+                  scoped=False),
             Alert("catch-up-stopped", f"{fn}: the System Log catch-up has not caught up",
                   'jsonPayload.action="okta.catch_up.pass" AND jsonPayload.complete=true',
                   "No System Log catch-up pass has reached the end of Okta's System Log for "
@@ -128,7 +146,7 @@ class Alerting(pulumi.ComponentResource):
         self.register_outputs({"policyNames": [p.name for p in self.policies]})
 
     def _policy(self, alert: Alert, services: pulumi.Output) -> monitoring.AlertPolicy:
-        entries = both(services, alert.log_filter)
+        entries = both(services, alert.log_filter) if alert.scoped else alert.log_filter
         strategy = monitoring.AlertPolicyAlertStrategyArgs(auto_close=AUTO_CLOSE)
         wait_for = []
         if alert.absent_for_seconds is None:

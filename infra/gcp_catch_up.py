@@ -105,8 +105,10 @@ class GcpCatchUp(pulumi.ComponentResource):
                 member=service_account_member(scheduler_account)),
             pulumi.ResourceOptions(parent=self))
         self.url = self.function.url
-        # The run.app URL, as the Google provider's own scheduler example uses: the token's
-        # audience is the service's own URL.
+        # The token's audience is the service's run.app URL exactly as the service reports it
+        # (no trailing slash: Cloud Run compares the audience with its own URL, and a token
+        # Cloud Run refuses is a 401 that only the "cannot call the catch-up" alert sees).
+        # https://cloud.google.com/run/docs/authenticating/service-to-service
         run_url = self.function.service_config.uri
         self.job = cloudscheduler.Job("catch-up-schedule", cloudscheduler.JobArgs(
             name=f"{fn}-catch-up",

@@ -125,7 +125,11 @@ class Record(pulumi.ComponentResource):
             project=project,
             destination=pulumi.Output.concat("pubsub.googleapis.com/", topic.id),
             filter=both(services_filter(service_names), actions_filter(["user.deactivated"])),
-            unique_writer_identity=True,  # an identity of this sink's own, granted below
+            # The writer is the project's Logging service agent, which every sink of the project
+            # with a unique writer shares (pulumi-gcp ProjectSink: "a service agent shared by
+            # sinks with the same parent"): the grant below lets any such sink publish here, so
+            # consumers check each message's logName and resource (docs/operating.md).
+            unique_writer_identity=True,
             description="Publishes okta-event-hook's deactivation lines",
         ), child)
         pubsub.TopicIAMMember("deactivation-topic-publisher", pubsub.TopicIAMMemberArgs(

@@ -177,10 +177,11 @@ def policies(stack) -> dict:
     return {r.name.removesuffix("-alert"): r.inputs for r in stack.by_type[POLICY]}
 
 
-def test_six_policies_with_documentation_and_no_channel_by_default(stack):
+def test_seven_policies_with_documentation_and_no_channel_by_default(stack):
     found = policies(stack)
     assert set(found) == {"receiver-errors", "refused-deliveries", "delivery-failures",
-                          "hook-stopped", "catch-up-stopped", "catch-up-behind"}
+                          "hook-stopped", "catch-up-not-called", "catch-up-stopped",
+                          "catch-up-behind"}
     for policy in found.values():
         assert "**What to do:**" in policy["documentation"]["content"]
         assert policy["documentation"]["mimeType"] == "text/markdown"
@@ -217,6 +218,21 @@ def test_the_stack_watches_every_line_the_catch_up_writes_of_okta_s_word_about_t
     from okta_hook.catch_up import hook_events
 
     assert hook_events.ACTIONS == (DELIVERY_FAILED_ACTION, *HOOK_STOPPED_ACTIONS)
+
+
+def test_a_catch_up_cloud_scheduler_cannot_call_is_watched_from_the_callers_side(stack):
+    """Refused at Cloud Run's door (401/403), the function writes nothing, and an absence
+    condition never fires for a metric that never had a point: the refusals and the Scheduler
+    job's own failed attempts are watched instead."""
+    [condition] = policies(stack)["catch-up-not-called"]["conditions"]
+    assert condition["conditionMatchedLog"]["filter"] == (
+        '(resource.type="cloud_run_revision" AND resource.labels.service_name='
+        '"okta-event-hook-dev-catch-up" AND httpRequest.status=(401 OR 403)) OR '
+        '(resource.type="cloud_scheduler_job" AND resource.labels.job_id='
+        '"okta-event-hook-dev-catch-up" AND severity>=ERROR)')
+    catch_up = stack.one("gcp:cloudfunctionsv2/function:Function", "catch-up-function")
+    job = stack.one("gcp:cloudscheduler/job:Job")
+    assert catch_up.inputs["name"] == job.inputs["name"] == "okta-event-hook-dev-catch-up"
 
 
 def test_a_catch_up_that_does_not_catch_up_is_an_absence_of_complete_passes(

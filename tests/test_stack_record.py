@@ -212,7 +212,7 @@ def test_every_alert_policy_s_state_is_on_the_dashboard(stack):
              if "alertChart" in tile["widget"]}
     assert shown == {f"projects/{GCP_PROJECT}/alertPolicies/{p.name}"
                      for p in stack.by_type[POLICY]}
-    assert len(shown) == 6
+    assert len(shown) == 7
 
 
 def test_the_dashboard_s_link_is_an_output(stack):
@@ -312,8 +312,8 @@ def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_pa
     counts = {name: len(deploy(monkeypatch, tmp_path, **config).registrations)
               for name, config in (("defaults", {}), ("no catch-up", {"catchUp": False}),
                                    ("topic", {"deactivationTopic": True}))}
-    assert counts == {"defaults": 72, "no catch-up": 43, "topic": 76}
+    assert counts == {"defaults": 73, "no catch-up": 43, "topic": 77}
     deploying = (INFRA.parent / "docs" / "deploying.md").read_text()
-    assert "counts **72**" in deploying
-    assert "43 with `catchUp: false`, 76 with `deactivationTopic: true`" in deploying
-    assert "72 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
+    assert "counts **73**" in deploying
+    assert "43 with `catchUp: false`, 77 with `deactivationTopic: true`" in deploying
+    assert "73 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
