@@ -54,7 +54,7 @@ run-catch-up: setup-demo ## the catch-up on CATCH_UP_PORT (8081), reading a fake
 	@$(BIN)/python tools/port-free $(CATCH_UP_PORT) "make run-catch-up CATCH_UP_PORT"
 	@PYTHONPATH=tools $(BIN)/python -m okta_simulator.local_catch_up --port $(CATCH_UP_PORT)
 
-smoke: ## verify and deliver to the deployed stack (needs the Pulumi CLI and a stack)
+smoke: ## prove the deployed stack: Okta's verification, a delivery, one catch-up pass
 	@command -v pulumi >/dev/null || { echo "make smoke needs the Pulumi CLI" \
 	  "(https://www.pulumi.com/docs/install/) and a deployed stack; see docs/deploying.md." >&2; \
 	  exit 2; }
@@ -63,6 +63,11 @@ smoke: ## verify and deliver to the deployed stack (needs the Pulumi CLI and a s
 	@$(SETUP) requirements-demo.txt
 	@url="$$(pulumi stack output functionUrl)" && \
 	  OKTA_HOOK_SECRET="$$(pulumi config get okta-event-hook:hookSecret)" $(SIMULATOR) smoke "$$url"
+	@job="$$(pulumi stack output catchUpSchedulerJob 2>/dev/null)" || job=""; \
+	if [ -z "$$job" ]; then echo "smoke catch-up: this stack has none (catchUp: false)"; \
+	elif ! command -v gcloud >/dev/null; then echo "make smoke: checking the catch-up needs the" \
+	  "gcloud CLI (https://cloud.google.com/sdk/docs/install), signed in." >&2; exit 2; \
+	else PYTHONPATH=tools $(BIN)/python -m okta_simulator.smoke_catch_up "$$job"; fi
 
 # The receiver against a stock functions-framework's empty function and a yardstick on its own
 # stack, side by side. Writes build/bench-results.md; BENCH_RESULTS=bench/results.md updates the

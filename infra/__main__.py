@@ -27,6 +27,7 @@ if settings.catch_up:
     catch_up = GcpCatchUp("catch-up", settings, receiver, app, okta_hook)
     watched_services.append(catch_up.function.name)
     pulumi.export("catchUpFunctionUrl", catch_up.url)  # private: Cloud Scheduler calls it
+    pulumi.export("catchUpSchedulerJob", catch_up.job.id)  # make smoke runs it once
     pulumi.export("oktaServiceAppClientId", app.client_id)  # Applications > Applications
 alerting = Alerting("alerting", settings, watched_services, receiver.apis)
 record = Record("record", settings, watched_services, receiver.apis)

@@ -78,6 +78,9 @@ class StackMocks(pulumi.runtime.Mocks):
             resource_id = (f"projects/{GCP_PROJECT}/locations/{outputs['location']}/"
                            f"repositories/{outputs['repositoryId']}")
             outputs.update(name=outputs["repositoryId"])
+        elif args.typ == "gcp:cloudscheduler/job:Job":  # as the provider's import id reads
+            resource_id = (f"projects/{GCP_PROJECT}/locations/{args.inputs['region']}/jobs/"
+                           f"{args.inputs['name']}")
         elif args.typ == "time:index/static:Static":
             outputs.update(unix=1764460800, rfc3339="2025-11-30T00:00:00Z")
         elif args.typ == "gcp:logging/projectBucketConfig:ProjectBucketConfig":

@@ -598,3 +598,80 @@ def test_the_local_catch_up_serves_passes_that_resume_from_its_cursor():
         'pass: startedFrom "cursor", pages 0, eventsRead 0, usersLogged 0, deliveryFailures 0, '
         "complete true, behindSeconds 0"]
     assert rest.strip() == "Stopped." and process.returncode == 0
+
+
+# The gcloud `make smoke` calls, played against local parts: `scheduler jobs run` POSTs to the
+# catch-up on functions-framework as Cloud Scheduler would; `logging read` answers with the
+# catch-up's own log lines as Cloud Logging entries (or, with FAKE_GCLOUD_REFUSED, with the
+# request log entry of Cloud Run refusing the scheduler's call).
+FAKE_GCLOUD = '''#!/usr/bin/env python3
+import json, os, sys, urllib.request
+args = sys.argv[1:]
+if args[:3] == ["scheduler", "jobs", "run"]:
+    if not os.environ.get("FAKE_GCLOUD_REFUSED"):
+        request = urllib.request.Request(os.environ["FAKE_CATCH_UP_URL"], data=b"", method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+    sys.exit(0)
+if args[:2] == ["logging", "read"]:
+    service = {"type": "cloud_run_revision",
+               "labels": {"service_name": "okta-event-hook-dev-catch-up"}}
+    if os.environ.get("FAKE_GCLOUD_REFUSED"):
+        entries = [{"resource": service, "severity": "WARNING",
+                    "httpRequest": {"status": int(os.environ["FAKE_GCLOUD_REFUSED"])}}]
+    else:
+        lines = open(os.environ["FAKE_CATCH_UP_LOG"]).read().splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        entries = [{"resource": service, "severity": r["severity"], "jsonPayload": r}
+                   for r in records]
+    print(json.dumps(entries))
+    sys.exit(0)
+print("unexpected: gcloud " + " ".join(args), file=sys.stderr)
+sys.exit(1)
+'''
+JOB = "projects/test-project/locations/us-central1/jobs/okta-event-hook-dev-catch-up"
+
+
+@pytest.mark.parametrize("case, status, line", [
+    ("works", 0, "smoke catch-up OK: caught up: 1 event(s) read, 1 user line(s)"),
+    ("wrong key", 1, "smoke catch-up FAILED: System Log catch-up pass failed: Okta refused the "
+                     "catch-up's credentials: Okta refused an access token: HTTP 401"),
+    ("not invoker", 1, "smoke catch-up NOT CALLED: Cloud Run answered the scheduler 403: the "
+                       "scheduler's account needs roles/run.invoker on the service (pulumi up)"),
+])
+def test_make_smoke_runs_the_catch_up_once_and_says_what_came_of_it(tmp_path, receiver, case,
+                                                                   status, line):
+    from helpers import CLIENT_ID, deactivation, env_for
+    from okta_simulator.fake_org import FakeOktaOrg, new_app_key
+
+    key = new_app_key()[0]
+    catch_up_key = key if case != "wrong key" else new_app_key()[0]
+    answers = {"stack --show-name": "dev", "stack output functionUrl": receiver.url,
+               "config get okta-event-hook:hookSecret": DEV_SECRET,
+               "stack output catchUpSchedulerJob": JOB}
+    (tmp_path / "pulumi").write_text("#!/bin/sh\n" + "".join(
+        f'[ "$*" = "{question}" ] && {{ echo "{answer}"; exit 0; }}\n'
+        for question, answer in answers.items()) + 'echo "unexpected: pulumi $*" >&2; exit 1\n')
+    (tmp_path / "gcloud").write_text(FAKE_GCLOUD)
+    for tool in ("pulumi", "gcloud"):
+        (tmp_path / tool).chmod(0o755)
+    with FakeOktaOrg(CLIENT_ID, key.public_key()) as org, \
+            LocalReceiver(env=env_for(org.url, catch_up_key),
+                          target="okta_catch_up") as catch_up:
+        org.add(deactivation("Ann Lee", "ann@example.com"))
+        env = {k: v for k, v in os.environ.items() if k != "OKTA_HOOK_SECRET"}
+        env.update(PATH=f"{tmp_path}:{env['PATH']}", FAKE_CATCH_UP_URL=catch_up.url,
+                   FAKE_CATCH_UP_LOG=str(catch_up.log_path))
+        if case == "not invoker":
+            env["FAKE_GCLOUD_REFUSED"] = "403"
+        done = subprocess.run(["make", "--no-print-directory", "smoke"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode == (2 if status else 0), done.stdout + done.stderr
+    assert "deliver: DELIVERED 1 event(s)" in done.stdout  # the hook's half ran first
+    assert "smoke catch-up: ran the Cloud Scheduler job okta-event-hook-dev-catch-up" in \
+        done.stdout
+    said = done.stdout if status == 0 else done.stderr
+    assert any(said_line.startswith(line) for said_line in said.splitlines()), said
+    assert DEV_SECRET not in done.stdout + done.stderr

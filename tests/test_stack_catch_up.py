@@ -155,6 +155,9 @@ def _without_secrets(value):
 
 def test_catch_up_outputs(stack):
     assert stack.outputs["catchUpFunctionUrl"] == (CATCH_UP_URL, False)
+    # make smoke runs this job once; its id names the project, the region and the job.
+    assert stack.outputs["catchUpSchedulerJob"] == (
+        f"projects/{GCP_PROJECT}/locations/us-central1/jobs/okta-event-hook-dev-catch-up", False)
     assert stack.outputs["oktaServiceAppClientId"] == (OKTA_CLIENT_ID, False)
 
 

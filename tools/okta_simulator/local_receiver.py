@@ -88,9 +88,14 @@ class LocalReceiver:
         server = psutil.Process(self.pid)
         return [server, *server.children(recursive=True)]
 
+    @property
+    def log_path(self) -> Path:
+        """The file its stdout (the structured log) goes to."""
+        return Path(self._log.name)
+
     def output(self) -> str:
         """Everything the process has written so far."""
-        return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def log_records(self) -> list[dict]:
         """The structured log so far: every whole line that is a JSON object.

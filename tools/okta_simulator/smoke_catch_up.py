@@ -1,0 +1,98 @@
+"""`make smoke`'s second half: run the deployed catch-up's Cloud Scheduler job once, as the
+schedule would, and read back what came of it, so that a refused key, a missing grant, a wrong
+audience or a missing invoker shows as one clear line on the day of the deploy, not as an alert
+a day later.
+
+It asks gcloud (the operator's own credentials) to run the job, then reads Cloud Logging for the
+first answer: the catch-up's pass line (it ran), its failure line (Okta or Cloud Storage refused
+it), Cloud Run refusing the scheduler's call (401, 403), or the job's own failed attempt.
+
+Usage: python -m okta_simulator.smoke_catch_up projects/P/locations/R/jobs/NAME
+(the stack's `catchUpSchedulerJob` output; the catch-up's service has the job's name).
+"""
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+WAIT_SECONDS, POLL_SECONDS = 240, 5
+
+
+def main(job: str) -> int:
+    try:
+        _, project, _, region, _, name = job.split("/")
+    except ValueError:
+        return say(f"not a Cloud Scheduler job name: {job!r} (projects/P/locations/R/jobs/NAME)",
+                   2)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ran = gcloud("scheduler", "jobs", "run", name, "--location", region, "--project", project)
+    if ran.returncode != 0:
+        return say(f"gcloud could not run the job {name}: {last_line(ran.stderr)}", 1)
+    print(f"smoke catch-up: ran the Cloud Scheduler job {name}; reading its outcome...",
+          flush=True)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        read = gcloud("logging", "read", outcome_filter(name, started), "--project", project,
+                      "--order", "asc", "--limit", "20", "--format", "json")
+        if read.returncode != 0:
+            return say(f"gcloud could not read Cloud Logging: {last_line(read.stderr)}", 1)
+        for entry in json.loads(read.stdout or "[]"):
+            verdict = judge(entry)
+            if verdict is not None:
+                return say(*verdict)
+        time.sleep(POLL_SECONDS)
+    return say(f"no outcome of the job {name} in Cloud Logging after {WAIT_SECONDS} s: see "
+               "its attempts in the console (Cloud Scheduler) and the catch-up's logs", 1)
+
+
+def outcome_filter(name: str, since: str) -> str:
+    """Cloud Logging's filter for what running the job can lead to, since `since`."""
+    return (f'timestamp>="{since}" AND ((resource.type="cloud_run_revision" AND '
+            f'resource.labels.service_name="{name}" AND (jsonPayload.action=('
+            '"okta.catch_up.pass" OR "okta.catch_up.failed") OR httpRequest.status=(401 OR 403)'
+            f')) OR (resource.type="cloud_scheduler_job" AND resource.labels.job_id="{name}" '
+            "AND severity>=ERROR))")
+
+
+def judge(entry: dict) -> tuple | None:
+    """(one line, exit status) for an entry that tells the outcome; None for one that does not."""
+    payload = entry.get("jsonPayload") or {}
+    action = payload.get("action")
+    if action == "okta.catch_up.pass":
+        done = "caught up" if payload.get("complete") else \
+            f"ran, not caught up yet ({payload.get('stoppedBy')})"
+        return (f"catch-up OK: {done}: {payload.get('eventsRead')} event(s) read, "
+                f"{payload.get('usersLogged')} user line(s)", 0)
+    if action == "okta.catch_up.failed":
+        return f"catch-up FAILED: {payload.get('message')}", 1
+    status = (entry.get("httpRequest") or {}).get("status")
+    if status in (401, 403):
+        why = ("the OIDC token's audience must be the service's URL" if status == 401 else
+               "the scheduler's account needs roles/run.invoker on the service (pulumi up)")
+        return f"catch-up NOT CALLED: Cloud Run answered the scheduler {status}: {why}", 1
+    if (entry.get("resource") or {}).get("type") == "cloud_scheduler_job":
+        return (f"catch-up NOT CALLED: the Scheduler job's attempt failed "
+                f"({payload.get('status') or entry.get('severity')})", 1)
+    return None
+
+
+def gcloud(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["gcloud", *args, "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def say(line: str, status: int) -> int:
+    print(f"smoke catch-up: {line}" if not line.startswith("catch-up") else f"smoke {line}",
+          file=sys.stdout if status == 0 else sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]) if len(sys.argv) == 2 else say(__doc__.strip().splitlines()[-2], 2))
