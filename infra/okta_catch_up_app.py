@@ -60,11 +60,15 @@ class OktaCatchUpApp(pulumi.ComponentResource):
                                         n=jwk["n"])],
         ), pulumi.ResourceOptions(
             parent=self,
-            # Replaced, never updated in place. The provider sends the inline key without its
-            # `use` on create and update alike; Okta takes a new app's key as a signing key, but
-            # an update leaves the key with no `use` and token requests fail
-            # (okta/terraform-provider-okta#2840, open). A new app (created before the old one
-            # is deleted) gets a new client id, which the catch-up function is redeployed with.
+            # Replaced, never updated in place. The provider sends the inline key without `use`
+            # on create and update alike (its recorded acceptance test shows a created app's key
+            # without `use` too). `use` is optional in Okta's API (the OAuth 2.0 client JSON Web
+            # Key) and in RFC 7517 (a key without it serves any purpose), and a created app is
+            # what Okta's own service-app guide does; it is the in-place update that
+            # okta/terraform-provider-okta#2840 (open) reports breaking token requests. A new app
+            # (created before the old one is deleted) gets a new client id, which the catch-up
+            # function is redeployed with. `make smoke` proves Okta takes the key on the first
+            # deploy: its catch-up half answers FAILED with Okta's invalid_client words if not.
             replace_on_changes=["*"]))
         self.scope = okta.AppOauthApiScope("catch-up-scope", okta.AppOauthApiScopeArgs(
             app_id=self.app.id, issuer=settings.okta_org_url, scopes=[SCOPE]), child)
