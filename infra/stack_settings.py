@@ -181,7 +181,8 @@ def _okta_org_url() -> Optional[str]:
 
 def cron_gaps_minutes(schedule: str) -> tuple:
     """(shortest, longest) gap in minutes between consecutive runs of a unix-cron schedule, over
-    a whole year and into the next (a monthly schedule's longest gap is 31 days, not 28).
+    four whole years and into the next (a monthly schedule's longest gap is 31 days, not 28; a
+    yearly one's 366 days, across a leap year's February).
 
     Cron's time-of-day fields (minute, hour) do not depend on its date fields (day of month,
     month, day of week), so a year is walked a day at a time, each matching day running at the
@@ -195,7 +196,7 @@ def cron_gaps_minutes(schedule: str) -> tuple:
         in_a_day.append(moment.hour * 60 + moment.minute)
     days = croniter(f"0 0 {' '.join(date_fields)}", day - timedelta(seconds=1))
     matching = [days.get_next(datetime)]
-    while len(matching) < 2 or matching[-1] < day + timedelta(days=366):
+    while len(matching) < 2 or matching[-1] < day.replace(year=day.year + 4):
         matching.append(days.get_next(datetime))
     within = [later - earlier for earlier, later in zip(in_a_day, in_a_day[1:])]
     across = [(later - earlier).days * 1440 + in_a_day[0] - in_a_day[-1]

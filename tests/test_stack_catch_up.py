@@ -302,9 +302,12 @@ def test_an_alert_email_is_attached_to_every_policy(monkeypatch, tmp_path):
     ({"catchUpSchedule": "0 * * * *", "catchUpLookbackMinutes": 60},
      "longest interval (60 minutes)"),
     ({"catchUpLookbackMinutes": 43_201}, "be at most 43200"),
-    ({"catchUpSchedulerRegion": "Europe West"}, "okta-event-hook:catchUpSchedulerRegion must"),
+    ({"catchUpSchedulerRegion": "Europe West"},
+     "okta-event-hook:catchUpSchedulerRegion must be a region, e.g. us-central1"),
     ({"alertEmail": "not an address"}, "okta-event-hook:alertEmail"),
-    ({"okta:orgName": None}, "okta:orgName"),
+    ({"okta:orgName": None}, "the catch-up reads the Okta org at https://<okta:orgName>."
+                             "<okta:baseUrl>: set both (e.g. dev-123456 and okta.com), or "
+                             "okta-event-hook:catchUp false"),
     ({"functionName": "a" * 55}, "at most 54 characters"),
 ])
 def test_catch_up_config_errors_name_the_key(monkeypatch, tmp_path, config, message):
@@ -326,7 +329,10 @@ def test_the_okta_providers_environment_variables_give_the_org_too(monkeypatch, 
     ("0,10 * * * *", (10, 50)), ("0 9 * * *", (1440, 1440)),
     ("0 0 1 * *", (28 * 1440, 31 * 1440)),  # February, then a 31-day month
     ("0 8 * * 1-5", (1440, 3 * 1440)),  # Friday to Monday
-    ("30 23 28 2 *", (365 * 1440, 365 * 1440)), ("0 0 29 2 *", (1461 * 1440, 1461 * 1440)),
+    ("30 23 28 2 *", (365 * 1440, 366 * 1440)), ("0 0 29 2 *", (1461 * 1440, 1461 * 1440)),
+    # 2027-12-25 to 2028-12-25 crosses a leap day: a yearly date after February needs the leap
+    # year in the walk to find its longest gap.
+    ("0 0 25 12 *", (365 * 1440, 366 * 1440)),
 ])
 def test_the_schedule_gaps_are_measured_over_a_whole_year(schedule, gaps):
     assert cron_gaps_minutes(schedule) == gaps

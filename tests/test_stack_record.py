@@ -284,6 +284,18 @@ def test_exactly_300_event_types_are_accepted(monkeypatch, tmp_path):
     assert "lists 301 event types; Okta allows 300 per hook" in str(error.value)
 
 
+@pytest.mark.parametrize("variable", ["GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+                                      "CLOUDSDK_CORE_PROJECT"])
+def test_the_project_may_come_from_any_variable_the_google_provider_reads(monkeypatch, tmp_path,
+                                                                          variable):
+    for name in ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+                 "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "from-the-environment")
+    stack = deploy(monkeypatch, tmp_path, **{"gcp:project": None})
+    assert stack.one(BUCKET).inputs["project"] == "from-the-environment"
+
+
 def test_a_missing_project_is_a_config_error(monkeypatch, tmp_path):
     for name in ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
                  "CLOUDSDK_CORE_PROJECT"):
