@@ -571,10 +571,13 @@ def test_the_local_catch_up_serves_passes_that_resume_from_its_cursor():
     """`make run-catch-up`'s program, as a user runs it: a banner with the commands, one page a
     pass, the passes' lines as they come, and Ctrl-C ends it all."""
     port = free_port()
+    # Ctrl-C as a terminal sends it: a test runner started in the background (CI may be) hands
+    # its children SIGINT ignored, and Python then never raises KeyboardInterrupt.
     process = subprocess.Popen(
         [sys.executable, "-m", "okta_simulator.local_catch_up", "--port", str(port),
          "--users", "1500"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "tools")},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         banner = [process.stdout.readline() for _ in range(4)]
         assert banner[0].startswith(f"Catch-up (function/main.py:okta_catch_up) on "
