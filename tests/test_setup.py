@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -152,15 +151,17 @@ def test_a_venv_that_pulumi_made_is_used_and_never_deleted(scratch):
 
 
 def test_a_venv_of_another_python_that_make_did_not_make_is_one_line(scratch):
+    # setup() runs the script with the machine's python3, whatever Python runs these tests.
+    wanted = subprocess.check_output(
+        ["python3", "-c", "import sys; print(sys.version_info.minor)"], text=True).strip()
     versions = Path(subprocess.check_output(["pyenv", "root"], text=True).strip()) / "versions"
-    minor = next(m for m in (12, 13, 11) if m != sys.version_info.minor)  # pyenv has these
+    minor = next(m for m in (12, 13, 11) if str(m) != wanted)  # pyenv has these
     [other] = sorted(versions.glob(f"3.{minor}.*/bin/python3.{minor}"))[-1:]
     venv = foreign_venv(scratch, str(other))
     done = setup(scratch, "requirements-demo.txt")
     assert (done.returncode, done.stderr) == (2, (
         f".venv was not made by make (Pulumi or you made it) and its Python is 3.{minor}, not "
-        f"{sys.version_info.major}.{sys.version_info.minor}: remove it (rm -rf .venv) or run "
-        "make with VENV=<another folder>.\n"))
+        f"3.{wanted}: remove it (rm -rf .venv) or run make with VENV=<another folder>.\n"))
     assert (venv / "bin" / "python").exists()
 
 
