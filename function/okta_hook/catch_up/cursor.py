@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from okta_hook.catch_up.okta_http import Deadline
 from okta_hook.catch_up.okta_oauth import clip
+from okta_hook.catch_up.system_log import parsed_time
 from okta_hook.inputs import RequestRejected, load_json
 
 CONNECT_SECONDS, READ_SECONDS = 5, 30
@@ -218,12 +219,8 @@ def _document(data: bytes) -> dict | None:
 
 def _saved_at(document: dict | None) -> float | None:
     """When the object says it was saved (epoch seconds), or None."""
-    saved = document.get("saved") if document else None
-    try:
-        moment = datetime.fromisoformat(saved)
-    except (TypeError, ValueError):
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
+    moment = parsed_time(document.get("saved")) if document else None
+    return moment.timestamp() if moment is not None else None
 
 
 def _limits(deadline: Deadline) -> dict:

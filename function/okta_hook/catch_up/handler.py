@@ -22,6 +22,7 @@ from okta_hook.catch_up.okta_http import OktaHttp, OktaRefused, OktaUnavailable
 from okta_hook.catch_up.okta_oauth import OktaClient
 from okta_hook.catch_up.reading import Pass
 from okta_hook.catch_up.settings import CatchUpSettings
+from okta_hook.catch_up.system_log import parsed_time
 from okta_hook.inputs import RequestRejected, load_json
 from okta_hook.logs import log
 
@@ -84,10 +85,9 @@ class CatchUp:
 
 def backfill_since(request) -> datetime | None:
     """None for an empty body (one pass); the time of {"since": ...}; RequestRejected otherwise."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    body = request.stream.read(MAX_BODY_BYTES + 1)  # chunked too: never more than this
-    if len(body) > MAX_BODY_BYTES:
+    # A declared length is refused unread; any other body (chunked too) is read no further.
+    if ((request.content_length or 0) > MAX_BODY_BYTES
+            or len(body := request.stream.read(MAX_BODY_BYTES + 1)) > MAX_BODY_BYTES):
         raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not body.strip():
         return None
@@ -98,11 +98,8 @@ def backfill_since(request) -> datetime | None:
     if not isinstance(document, dict) or set(document) != {"since"} \
             or not isinstance(document["since"], str):
         raise RequestRejected(400, f"the body must be empty (one pass) or {BACKFILL_EXAMPLE}")
-    try:
-        moment = datetime.fromisoformat(document["since"])
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+    moment = parsed_time(document["since"])
+    if moment is None:
         raise RequestRejected(400, "since must be an RFC 3339 time with its offset, e.g. "
                                    "2026-11-01T00:00:00Z")
     now = datetime.now(timezone.utc)

@@ -13,7 +13,7 @@ type.
 from okta_hook.events import text
 from okta_hook.logs import log, shown_once
 
-DELIVERY_FAILED = "event_hook.delivery"
+DELIVERY_FAILED, DELIVERY_FAILED_ACTION = "event_hook.delivery", "okta.event_hook.delivery_failed"
 VERIFIED = "event_hook.verified"
 # What each event says of the hook, and the line's action; VERIFIED only when it failed.
 STOPPED = {
@@ -25,7 +25,7 @@ STOPPED = {
                "okta.event_hook.verification_failed"),
 }
 EVENT_TYPES = (DELIVERY_FAILED, *STOPPED)
-ACTIONS = ("okta.event_hook.delivery_failed", *(action for _, action in STOPPED.values()))
+ACTIONS = (DELIVERY_FAILED_ACTION, *(action for _, action in STOPPED.values()))
 
 
 def report(event: dict, fields: dict, hook_id: str | None) -> int:
@@ -48,7 +48,7 @@ def report(event: dict, fields: dict, hook_id: str | None) -> int:
                 **shown_once(fields["published"], fields["uuid"], event_type)}
     if event_type == DELIVERY_FAILED:
         log("ERROR", f"Okta could not deliver to {hook_words}: {reason or 'no reason given'}",
-            action="okta.event_hook.delivery_failed", **identity)
+            action=DELIVERY_FAILED_ACTION, **identity)
     else:
         what, action = STOPPED[event_type]
         by = f" (by {identity['actorLogin']})" if identity["actorLogin"] else ""
