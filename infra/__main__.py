@@ -1,4 +1,4 @@
-"""okta-event-hook: an Okta event hook delivered to a Cloud Function (2nd gen), in one `pulumi up`.
+"""okta-event-hook: an Okta event hook delivered to a Cloud Run function, in one `pulumi up`.
 
 Settings are read once (stack_settings.py); each concern is one component: the receiver on Google
 Cloud, the hook in Okta, the System Log catch-up (its Okta service app and its private function,
@@ -8,7 +8,7 @@ with `deactivationTopic`) and the dashboard.
 
 import pulumi
 
-from alerting import Alerting
+from alerting import Alerting, Watched
 from dashboard import Dashboard
 from gcp_catch_up import GcpCatchUp
 from gcp_receiver import GcpReceiver
@@ -21,17 +21,18 @@ from stack_settings import load_settings
 settings = load_settings()
 receiver = GcpReceiver("receiver", settings)
 okta_hook = OktaEventHook("okta", settings, receiver)
-watched_services = [receiver.function.name]
+watched = Watched(receiver_service=receiver.service.name)
 if settings.catch_up:
     app = OktaCatchUpApp("okta-catch-up", settings)
     catch_up = GcpCatchUp("catch-up", settings, receiver, app, okta_hook)
-    watched_services.append(catch_up.function.name)
+    watched = Watched(receiver.service.name, catch_up.service.name, catch_up.job.name)
     pulumi.export("catchUpFunctionUrl", catch_up.url)  # private: Cloud Scheduler calls it
     pulumi.export("catchUpSchedulerJob", catch_up.job.id)  # make smoke runs it once
     pulumi.export("oktaServiceAppClientId", app.client_id)  # Applications > Applications
-alerting = Alerting("alerting", settings, watched_services, receiver.apis)
+watched_services = watched.services
+alerting = Alerting("alerting", settings, watched, receiver.apis)
 record = Record("record", settings, watched_services, receiver.apis)
-dashboard = Dashboard("dashboard", settings, watched_services, receiver.function.name,
+dashboard = Dashboard("dashboard", settings, watched_services, receiver.service.name,
                       alerting.policies)
 
 # Deactivations from both functions: the catch-up writes again every one it reads, the hook's

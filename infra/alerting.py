@@ -33,14 +33,26 @@ ALIGNMENT = "300s"
 class Alert:
     key: str  # resource names
     title: str
-    log_filter: str  # which entries of the functions' logs count
+    log_filter: pulumi.Input[str]  # which entries of the functions' logs count
     documentation: str  # what happened and what to do (Markdown, shown in the incident)
     absent_for_seconds: int | None = None  # None: alert on any entry; else on none for this long
     # True: the filter applies to the functions' own entries; False: it names its resources.
     scoped: bool = True
 
 
-def alerts(settings: StackSettings) -> list[Alert]:
+@dataclass(frozen=True)
+class Watched:
+    """The names alerts filter on, as the resources report them."""
+    receiver_service: pulumi.Input[str]
+    catch_up_service: pulumi.Input[str] | None = None  # None: the stack has no catch-up
+    catch_up_job: pulumi.Input[str] | None = None
+
+    @property
+    def services(self) -> list:
+        return [s for s in (self.receiver_service, self.catch_up_service) if s is not None]
+
+
+def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
     """What to watch. The delivery-failure and catch-up alerts exist only with the catch-up,
     which writes the lines they watch."""
     fn = settings.function_name
@@ -57,8 +69,9 @@ def alerts(settings: StackSettings) -> list[Alert]:
               "CRITICAL line names a misconfigured variable; an `okta.catch_up.failed` line quotes "
               "Okta's answer (a refused key, a missing scope or role)."),
         Alert("refused-deliveries", f"{fn}: Okta's deliveries are refused (401)",
-              f'resource.labels.service_name="{fn}" AND jsonPayload.status=401 '
-              'AND jsonPayload.method="POST"',
+              pulumi.Output.format('resource.labels.service_name="{0}" AND '
+                                   'jsonPayload.status=401 AND jsonPayload.method="POST"',
+                                   watched_names.receiver_service),
               "The receiver refused a POST for a missing or wrong Authorization header. If it was "
               "Okta's, the hook's secret and the function's differ and Okta drops every event (it "
               "never retries a 4xx); the catch-up recovers them. A public URL also receives "
@@ -77,7 +90,8 @@ def alerts(settings: StackSettings) -> list[Alert]:
                   "events.\n\n"
                   "**What to do:** read the entry's `reason`. A timeout or 5xx: the receiver's "
                   "errors and latency. A 401: the secrets differ (the refused-deliveries alert). "
-                  "A 403 or 404: the function's URL or its public invoker."),
+                  "A 403 or 404: the hook's URI, or the receiver's service no longer public "
+                  "(its invoker check enabled again: `pulumi up` disables it)."),
             Alert("hook-stopped", f"{fn}: Okta stopped delivering to the event hook",
                   actions_filter(HOOK_STOPPED_ACTIONS),
                   "Okta's System Log says the event hook was deactivated or deleted (in the Admin "
@@ -89,11 +103,13 @@ def alerts(settings: StackSettings) -> list[Alert]:
                   "Deleted: `pulumi up` creates and verifies it again. Verification failed: "
                   "check the receiver answers (`make smoke`), then `pulumi up`."),
             Alert("catch-up-not-called", f"{fn}: Cloud Scheduler cannot call the catch-up",
-                  f'(resource.type="cloud_run_revision" AND '
-                  f'resource.labels.service_name="{fn}-catch-up" AND '
-                  f"httpRequest.status=(401 OR 403)) OR "
-                  f'(resource.type="cloud_scheduler_job" AND '
-                  f'resource.labels.job_id="{fn}-catch-up" AND severity>=ERROR)',
+                  pulumi.Output.format(
+                      '(resource.type="cloud_run_revision" AND '
+                      'resource.labels.service_name="{0}" AND '
+                      "httpRequest.status=(401 OR 403)) OR "
+                      '(resource.type="cloud_scheduler_job" AND '
+                      'resource.labels.job_id="{1}" AND severity>=ERROR)',
+                      watched_names.catch_up_service, watched_names.catch_up_job),
                   "Cloud Run refused Cloud Scheduler's call to the catch-up (401: the OIDC "
                   "token's audience or signature; 403: the scheduler's account may not invoke "
                   "it), or the Scheduler job logged a failed attempt. The function itself then "
@@ -128,7 +144,7 @@ def alerts(settings: StackSettings) -> list[Alert]:
 
 
 class Alerting(pulumi.ComponentResource):
-    def __init__(self, name: str, settings: StackSettings, service_names: list, apis: list,
+    def __init__(self, name: str, settings: StackSettings, watched_names: Watched, apis: list,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("okta-event-hook:gcp:Alerting", name, None, opts)
         self._settings = settings
@@ -141,8 +157,9 @@ class Alerting(pulumi.ComponentResource):
                     labels={"email_address": settings.alert_email}),
                 pulumi.ResourceOptions(parent=self, depends_on=apis)))
         # Only these functions' entries: other workloads in the project are not ours to watch.
-        services = services_filter(service_names)
-        self.policies = [self._policy(alert, services) for alert in alerts(settings)]
+        services = services_filter(watched_names.services)
+        self.policies = [self._policy(alert, services)
+                         for alert in alerts(settings, watched_names)]
         self.register_outputs({"policyNames": [p.name for p in self.policies]})
 
     def _policy(self, alert: Alert, services: pulumi.Output) -> monitoring.AlertPolicy:

@@ -3,7 +3,7 @@ checks its config against the very numbers the deployed function enforces."""
 
 import importlib.util
 
-from function_archive import FUNCTION_DIR
+from function_source import FUNCTION_DIR
 
 _spec = importlib.util.spec_from_file_location(
     "okta_catch_up_limits", FUNCTION_DIR / "okta_hook" / "catch_up" / "limits.py")

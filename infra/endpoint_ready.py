@@ -1,7 +1,8 @@
 """Wait, during `pulumi up`, until the deployed receiver itself answers at its public URL.
 
-A new Cloud Run service and its allUsers invoker binding take a while to become visible: until
-then Google's front end answers 403 or 404, and an Okta verification sent in that window fails.
+A new Cloud Run service, or one whose URL or invoker check just changed, takes a while to answer
+as itself everywhere: until then Google's front end answers 403 or 404, and an Okta verification
+sent in that window fails.
 The receiver answers an unauthenticated GET with its own 401 JSON error, so that answer proves the
 function is live and public. Okta's verification is made to depend on this resource.
 
@@ -9,36 +10,15 @@ The provider is serialized into the stack's state by Pulumi and run from there, 
 it uses inside its methods and relies on the standard library only.
 """
 
-import contextlib
-import inspect
-
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-# Google documents up to seven minutes for an IAM grant (the allUsers invoker) to apply.
+from by_value import stored_by_value
+
+# Google documents up to seven minutes for an IAM change to apply; the same bound serves here.
 DEFAULT_TIMEOUT_SECONDS = 600
 WATCHED = ("url", "timeoutSeconds", "pollSeconds")
 DEFAULT_POLL_SECONDS = 5.0
-
-
-@contextlib.contextmanager
-def stored_by_value(cls):
-    """While in the block, make dill store `cls` and its methods by value, code included.
-
-    Pulumi pickles a dynamic provider with dill, which stores classes and functions of importable
-    modules by reference; Pulumi's provider host cannot import infra/ (pulumi/pulumi#7453).
-    What appears to come from __main__ and cannot be found there is stored by value. Only for the
-    pickling: everywhere else the class keeps its real module (tracebacks, tests, tools).
-    """
-    members = [cls, *(m for m in vars(cls).values() if inspect.isfunction(m))]
-    modules = [member.__module__ for member in members]
-    for member in members:
-        member.__module__ = "__main__"
-    try:
-        yield
-    finally:
-        for member, module in zip(members, modules):
-            member.__module__ = module
 
 
 class EndpointReadyProvider(ResourceProvider):

@@ -1,15 +1,15 @@
-"""Google Cloud side of the catch-up: a private function from the same source, run by Cloud
-Scheduler with an OIDC token of an account that alone may invoke it, and the bucket that keeps
-its cursor."""
+"""Google Cloud side of the catch-up: a private Cloud Run function from the same source, built and
+deployed as the receiver is, run by Cloud Scheduler with an OIDC token of an account that alone
+may invoke it, and the bucket that keeps its cursor."""
 
 import pulumi
 import pulumi_gcp as gcp
-from pulumi_gcp import cloudfunctionsv2 as functions
 from pulumi_gcp import cloudscheduler
 
+from cloud_run_function import CloudRunFunction, Sizing, plain_env
 from gcp_receiver import FunctionSecret, GcpReceiver, service_account_member
 from iam_settled import iam_settled
-from names import account_id
+from names import account_id, service_name
 from okta_catch_up_app import OktaCatchUpApp
 from okta_registration import OktaEventHook
 from stack_settings import StackSettings
@@ -58,40 +58,31 @@ class GcpCatchUp(pulumi.ComponentResource):
                 member=service_account_member(runtime_account)), child)
         cursor = pulumi.Output.concat("gs://", self.cursor_bucket.name, "/", CURSOR_OBJECT)
 
-        settled = iam_settled("catch-up-iam-settled",
-                              [*receiver.build_grants, key.accessor, cursor_access], self)
-        self.function = functions.Function("catch-up-function", functions.FunctionArgs(
-            name=f"{fn}-catch-up",
-            location=settings.region,
+        settled = iam_settled("catch-up-iam-settled", [key.accessor, cursor_access], self)
+        variables = {
+            "OKTA_ORG_URL": settings.okta_org_url,
+            "OKTA_CLIENT_ID": app.client_id,
+            "OKTA_PRIVATE_KEY_ID": app.key_id,
+            "OKTA_EVENT_HOOK_ID": hook.hook.id,
+            "OKTA_CATCH_UP_EVENTS": ",".join(settings.events),
+            "OKTA_CATCH_UP_LOOKBACK_MINUTES": str(settings.catch_up_lookback_minutes),
+            "OKTA_CATCH_UP_CURSOR": cursor,
+        }
+        # Private: the invoker check stays on, and only the scheduler's account may invoke it.
+        self.function = CloudRunFunction(
+            "catch-up-function", service_name=service_name(fn, "catchup"), target=ENTRY_POINT,
             description="Reads Okta's System Log for what the event hook missed (okta-event-hook)",
-            build_config=receiver.build_config(ENTRY_POINT),
-            service_config=functions.FunctionServiceConfigArgs(
-                service_account_email=runtime_account.email,
-                available_memory="512Mi",
-                available_cpu="1",
-                min_instance_count=0,  # it runs for seconds every few minutes
-                max_instance_count=1,
-                max_instance_request_concurrency=1,
-                timeout_seconds=TIMEOUT_SECONDS,
-                # Reachable, but only with an identity token of an account holding run.invoker:
-                # no allUsers binding exists for this service.
-                ingress_settings="ALLOW_ALL",
-                all_traffic_on_latest_revision=True,
-                environment_variables={
-                    "OKTA_ORG_URL": settings.okta_org_url,
-                    "OKTA_CLIENT_ID": app.client_id,
-                    "OKTA_PRIVATE_KEY_ID": app.key_id,
-                    "OKTA_EVENT_HOOK_ID": hook.hook.id,
-                    "OKTA_CATCH_UP_EVENTS": ",".join(settings.events),
-                    "OKTA_CATCH_UP_LOOKBACK_MINUTES": str(settings.catch_up_lookback_minutes),
-                    "OKTA_CATCH_UP_CURSOR": cursor,
-                },
-                secret_environment_variables=[key.environment_variable("OKTA_PRIVATE_KEY")],
-            ),
-        ), pulumi.ResourceOptions(
-            parent=self,
+            setup=receiver.build_setup, runtime_account=runtime_account,
+            # It runs for seconds every few minutes, one pass at a time.
+            sizing=Sizing(cpu="1", memory="512Mi", concurrency=1, min_instances=0,
+                          max_instances=1, timeout_seconds=TIMEOUT_SECONDS),
+            envs=[*(plain_env(k, v) for k, v in variables.items()),
+                  key.environment_variable("OKTA_PRIVATE_KEY")],
+            public=False,
             # Okta refuses the app's tokens until the scope and the role are in place.
-            depends_on=[*receiver.apis, settled, app.scope, app.role]))
+            depends_on=[*receiver.apis, settled, app.scope, app.role],
+            opts=pulumi.ResourceOptions(parent=self))
+        self.service = self.function.service
 
         # Cloud Scheduler calls with an OIDC token of this account, the only invoker.
         scheduler_account = gcp.serviceaccount.Account("catch-up-scheduler",
@@ -100,8 +91,8 @@ class GcpCatchUp(pulumi.ComponentResource):
             child)
         invoker = gcp.cloudrunv2.ServiceIamMember("catch-up-invoker",
             gcp.cloudrunv2.ServiceIamMemberArgs(
-                project=self.function.project, location=self.function.location,
-                name=self.function.service_config.service, role="roles/run.invoker",
+                project=self.service.project, location=self.service.location,
+                name=self.service.name, role="roles/run.invoker",
                 member=service_account_member(scheduler_account)),
             pulumi.ResourceOptions(parent=self))
         self.url = self.function.url
@@ -109,7 +100,7 @@ class GcpCatchUp(pulumi.ComponentResource):
         # (no trailing slash: Cloud Run compares the audience with its own URL, and a token
         # Cloud Run refuses is a 401 that only the "cannot call the catch-up" alert sees).
         # https://cloud.google.com/run/docs/authenticating/service-to-service
-        run_url = self.function.service_config.uri
+        run_url = self.service.uri
         self.job = cloudscheduler.Job("catch-up-schedule", cloudscheduler.JobArgs(
             name=f"{fn}-catch-up",
             region=settings.catch_up_scheduler_region,

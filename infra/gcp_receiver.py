@@ -1,29 +1,29 @@
-"""Google Cloud side: the receiver as a public Cloud Function (2nd gen) with its secret."""
+"""Google Cloud side: the receiver as a public Cloud Run function, with its secret, and what
+building function/ needs (the build's account, the source bucket, the image repository)."""
 
 import pulumi
 import pulumi_gcp as gcp
 from pulumi_gcp import artifactregistry, secretmanager
-from pulumi_gcp import cloudfunctionsv2 as functions
+from pulumi_gcp import cloudrunv2 as run
 
+from cloud_run_function import BuildSetup, CloudRunFunction, Sizing
 from endpoint_ready import EndpointReady
-from function_archive import function_archive
+from function_source import function_source
 from iam_settled import iam_settled
-from names import account_id
+from names import account_id, service_name
 from stack_settings import StackSettings
 
 # What the deployment uses; enabled here so that a fresh project needs no clicks.
 REQUIRED_APIS = [
-    "artifactregistry.googleapis.com",  # holds the function's built container image
-    "cloudbuild.googleapis.com",  # builds that image from the uploaded source
-    "cloudfunctions.googleapis.com",
-    "iam.googleapis.com",  # the two service accounts
+    "artifactregistry.googleapis.com",  # holds the functions' built container images
+    "cloudbuild.googleapis.com",  # runs Cloud Run's builds of the uploaded source
+    "iam.googleapis.com",  # the service accounts
     "logging.googleapis.com",
     "monitoring.googleapis.com",  # the alert policies
-    "run.googleapis.com",  # 2nd gen functions run as Cloud Run services
+    "run.googleapis.com",  # the functions' services, and the build API
     "secretmanager.googleapis.com",
     "storage.googleapis.com",  # the source bucket
 ]
-RUNTIME = "python312"
 ENTRY_POINT = "okta_event_hook"
 REQUEST_TIMEOUT_SECONDS = 10  # Okta gives up after 3 s; nothing legitimate takes longer
 KEPT_IMAGES = 5  # per function: enough to roll back a few deploys
@@ -59,13 +59,13 @@ class FunctionSecret(pulumi.ComponentResource):
             ), child)
         self.register_outputs({"secretName": self.secret.name})
 
-    def environment_variable(
-            self, key: str) -> functions.FunctionServiceConfigSecretEnvironmentVariableArgs:
+    def environment_variable(self, key: str) -> run.ServiceTemplateContainerEnvArgs:
         """`key` in the function's environment, read from the version created here (pinned, so
         that a new value rolls out as a new revision, never silently to running instances)."""
-        return functions.FunctionServiceConfigSecretEnvironmentVariableArgs(
-            key=key, project_id=self.secret.project, secret=self.secret.secret_id,
-            version=self.version.version)
+        return run.ServiceTemplateContainerEnvArgs(
+            name=key, value_source=run.ServiceTemplateContainerEnvValueSourceArgs(
+                secret_key_ref=run.ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs(
+                    secret=self.secret.secret_id, version=self.version.version)))
 
 
 class GcpReceiver(pulumi.ComponentResource):
@@ -89,20 +89,22 @@ class GcpReceiver(pulumi.ComponentResource):
             display_name=f"{fn}: Okta event hook receiver (runtime)",
         ), child)
 
-        # The identity Cloud Build uses to build the function. Set explicitly: the default build
-        # account of newer projects often lacks the roles, and the build then fails.
+        # The identity Cloud Build runs the functions' builds as. Set explicitly: the default
+        # build account of newer projects lacks the roles. Cloud Run Builder is the role Google
+        # documents for it; the two grants below scope its reads and writes to this stack's
+        # bucket and repository. https://cloud.google.com/run/docs/configuring/services/build-service-account
         build_account = gcp.serviceaccount.Account("build", gcp.serviceaccount.AccountArgs(
             account_id=account_id(fn, "build"),
-            display_name=f"{fn}: Okta event hook receiver (build)",
+            display_name=f"{fn}: Okta event hook functions (build)",
         ), child)
         build_role = gcp.projects.IAMMember("build-role", gcp.projects.IAMMemberArgs(
             project=build_account.project,
-            role="roles/cloudbuild.builds.builder",
+            role="roles/run.builder",
             member=service_account_member(build_account),
         ), child)
 
-        # The functions' images, in a repository the stack owns: the default (gcf-artifacts)
-        # outlives `pulumi destroy` and grows with every deploy. Keeps the newest few per
+        # The functions' images, in a repository the stack owns: one it does not own would
+        # outlive `pulumi destroy` and grow with every deploy. Keeps the newest few per
         # function; destroy deletes it with its images.
         self.images = artifactregistry.Repository("images", artifactregistry.RepositoryArgs(
             repository_id=f"{fn}-images",
@@ -126,7 +128,18 @@ class GcpReceiver(pulumi.ComponentResource):
                 repository=self.images.name, location=self.images.location,
                 role="roles/artifactregistry.writer",
                 member=service_account_member(build_account)), child)
-        self.build_grants = [build_role, images_writer]
+
+        # Private bucket for the uploaded source, which the build reads; emptied on destroy.
+        bucket = gcp.storage.Bucket("source", gcp.storage.BucketArgs(
+            location=settings.region,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            force_destroy=True,
+        ), child)
+        source_reader = gcp.storage.BucketIAMMember("source-reader", gcp.storage.BucketIAMMemberArgs(
+            bucket=bucket.name, role="roles/storage.objectViewer",
+            member=service_account_member(build_account)), child)
+        self.build_grants = [build_role, images_writer, source_reader]
 
         secrets = {"OKTA_HOOK_SECRET": FunctionSecret(
             "hook-secret", f"{fn}-hook-secret", settings.hook_secret, runtime_account, child)}
@@ -135,72 +148,35 @@ class GcpReceiver(pulumi.ComponentResource):
                 "previous-hook-secret", f"{fn}-hook-secret-previous",
                 settings.previous_hook_secret, runtime_account, child)
 
-        # Private bucket for the uploaded source; emptied on destroy.
-        bucket = gcp.storage.Bucket("source", gcp.storage.BucketArgs(
-            location=settings.region,
-            uniform_bucket_level_access=True,
-            public_access_prevention="enforced",
-            force_destroy=True,
-        ), child)
-        object_name, archive = function_archive()
-        source = gcp.storage.BucketObject("source-archive", gcp.storage.BucketObjectArgs(
-            bucket=bucket.name, name=object_name, source=archive,
-        ), child)
-        self._build = (build_account, bucket, source)
+        # A build fails unless its account's roles have applied, and a revision fails to start
+        # unless its account can read its secrets.
+        self.build_setup = BuildSetup(
+            project=settings.project, region=settings.region, bucket=bucket.name,
+            repository_url=pulumi.Output.concat(settings.region, "-docker.pkg.dev/",
+                                                settings.project, "/", self.images.name),
+            build_account=build_account.id, source=function_source(),
+            ready=[*apis, iam_settled("build-iam-settled", self.build_grants, self)])
         settled = iam_settled("receiver-iam-settled",
-                              [*self.build_grants, *(s.accessor for s in secrets.values())], self)
+                              [s.accessor for s in secrets.values()], self)
 
-        self.function = functions.Function("function", functions.FunctionArgs(
-            name=fn,
-            location=settings.region,
+        # Okta cannot authenticate to Google: the service admits every caller (its invoker
+        # check disabled, no allUsers grant) and the receiver checks the hook secret itself.
+        self.function = CloudRunFunction(
+            "function", service_name=service_name(fn, "hook"), target=ENTRY_POINT,
             description="Receives Okta event hooks (okta-event-hook)",
-            build_config=self.build_config(ENTRY_POINT),
-            service_config=functions.FunctionServiceConfigArgs(
-                service_account_email=runtime_account.email,
-                available_memory=settings.memory,
-                available_cpu=settings.cpu,
-                min_instance_count=settings.min_instances,
-                max_instance_count=settings.max_instances,
-                max_instance_request_concurrency=settings.concurrency,
-                timeout_seconds=REQUEST_TIMEOUT_SECONDS,
-                ingress_settings="ALLOW_ALL",  # Okta calls from the internet
-                all_traffic_on_latest_revision=True,
-                secret_environment_variables=[
-                    secret.environment_variable(key) for key, secret in secrets.items()],
-            ),
-        ), pulumi.ResourceOptions(
-            parent=self,
-            # The build and the first start fail unless these grants have applied.
-            depends_on=[*apis, settled]))
-
-        # Okta cannot authenticate to Google: the service must admit unauthenticated calls, and
-        # the receiver checks the hook secret itself. 2nd gen functions are Cloud Run services,
-        # so it is run.invoker on that service (cloudfunctions.invoker has no effect on them).
-        self.invoker = gcp.cloudrunv2.ServiceIamMember(
-            "public-invoker", gcp.cloudrunv2.ServiceIamMemberArgs(
-                project=self.function.project,
-                location=self.function.location,
-                name=self.function.service_config.service,
-                role="roles/run.invoker",
-                member="allUsers",
-            ), pulumi.ResourceOptions(parent=self))
+            setup=self.build_setup, runtime_account=runtime_account,
+            sizing=Sizing(cpu=settings.cpu, memory=settings.memory,
+                          concurrency=settings.concurrency,
+                          min_instances=settings.min_instances,
+                          max_instances=settings.max_instances,
+                          timeout_seconds=REQUEST_TIMEOUT_SECONDS),
+            envs=[secret.environment_variable(key) for key, secret in secrets.items()],
+            public=True, depends_on=[*apis, settled], opts=pulumi.ResourceOptions(parent=self))
+        self.service = self.function.service
 
         self.url = self.function.url
         # Done only when the receiver answers for itself at its public URL.
         self.ready = EndpointReady("endpoint-ready", self.url, opts=pulumi.ResourceOptions(
-            parent=self, depends_on=[self.function, self.invoker]))
+            parent=self, depends_on=[self.service]))
         self.secret_name = secrets["OKTA_HOOK_SECRET"].secret.name
         self.register_outputs({"url": self.url, "secretName": self.secret_name})
-
-    def build_config(self, entry_point: str) -> functions.FunctionBuildConfigArgs:
-        """How a function with `entry_point` is built: the same source archive, runtime and build
-        account for every target of function/."""
-        build_account, bucket, source = self._build
-        return functions.FunctionBuildConfigArgs(
-            runtime=RUNTIME,
-            entry_point=entry_point,
-            service_account=build_account.id,
-            docker_repository=self.images.id,
-            source=functions.FunctionBuildConfigSourceArgs(
-                storage_source=functions.FunctionBuildConfigSourceStorageSourceArgs(
-                    bucket=bucket.name, object=source.name)))

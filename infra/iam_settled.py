@@ -4,7 +4,7 @@ Google: a grant usually applies within two minutes, and can take seven or more
 (https://cloud.google.com/iam/docs/access-change-propagation). A build that starts before its
 account's role applies fails, and so does a revision whose account cannot yet read its secret.
 The pause runs again whenever the set of grants changes (a rotation adding the previous secret's
-accessor, say), and not on other updates. The public invoker's propagation is covered by the
+accessor, say), and not on other updates. The receiver becoming public is covered by the
 readiness gate (endpoint_ready.py), which waits for the receiver itself to answer.
 """
 

@@ -1,17 +1,21 @@
 """Names of what the stack creates, derived so that two stacks in one project never collide.
 
-Cloud Functions, Secret Manager, Artifact Registry and service accounts each want names unique in
-the project; a `staging` and a `prod` stack of this program must not fight over them. Where a name
-has to be shortened or reshaped to fit Google's rules, a short hash of the original keeps it apart
-from its neighbours.
+Cloud Run, Secret Manager, Artifact Registry, Cloud Scheduler and service accounts each want names
+unique in the project; a `staging` and a `prod` stack of this program must not fight over them.
+Where a name has to be shortened or reshaped to fit Google's rules, a short hash of the original
+keeps it apart from its neighbours.
 """
 
 import hashlib
 import re
 
 PREFIX = "okta-event-hook"
-# The catch-up function is "<functionName>-catch-up", within Cloud Functions' 63 characters.
+# Names made by adding to the function name (the scheduler job "<functionName>-catch-up", secret
+# and repository ids) stay within Google's 63 characters.
 MAX_FUNCTION_NAME = 63 - len("-catch-up")
+MAX_ACCOUNT_ID = 30  # IAM: 6 to 30 characters
+# Cloud Run Admin API v2: a service id "must contain fewer than 50 characters" (CreateService).
+MAX_SERVICE_NAME = 49
 _HASH = 6
 
 
@@ -26,10 +30,23 @@ def default_function_name(stack: str) -> str:
 
 def account_id(function_name: str, role: str) -> str:
     """A service account id (6 to 30 characters) for `role` of the function `function_name`."""
+    return suffixed(function_name, role, MAX_ACCOUNT_ID)
+
+
+def service_name(function_name: str, role: str) -> str:
+    """The Cloud Run service of `role` ("hook", "catchup"), at most 49 characters. Never the bare
+    function name: a stack deployed with Cloud Functions has a Cloud Run service of that name
+    until its upgrade's `pulumi up` ends, and the new service must be created beside it."""
+    return suffixed(function_name, role, MAX_SERVICE_NAME)
+
+
+def suffixed(function_name: str, role: str, limit: int) -> str:
+    """<function_name>-<role> within `limit` characters, shortened with a hash of the whole
+    function name when it is longer."""
     name = f"{function_name}-{role}"
-    if len(name) <= 30:
+    if len(name) <= limit:
         return name
-    room = 30 - len(role) - _HASH - 2
+    room = limit - len(role) - _HASH - 2
     return f"{function_name[:room].rstrip('-')}-{short_hash(function_name)}-{role}"
 
 

@@ -42,9 +42,9 @@ class OktaEventHook(pulumi.ComponentResource):
                 # The provider does not mark `auth` sensitive: keep it encrypted in state and
                 # outputs.
                 additional_secret_outputs=["auth"],
-                # Updated only after the function, so that during a rotation Okta never sends a
+                # Updated only after the receiver's service, so that during a rotation Okta never sends a
                 # secret the deployed function does not yet accept.
-                depends_on=[receiver.function]))
+                depends_on=[receiver.service]))
 
         # Okta sends its challenge once, now: the function must be live and public. The provider
         # re-sends the whole hook (channel and auth header included) on any update, and Okta then
@@ -54,7 +54,7 @@ class OktaEventHook(pulumi.ComponentResource):
             okta.EventHookVerificationArgs(event_hook_id=self.hook.id),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[receiver.function, receiver.invoker, receiver.ready],
+                depends_on=[receiver.service, receiver.ready],
                 replacement_trigger=digest_of(sent_to_okta)))
 
         self.register_outputs({"hookId": self.hook.id})

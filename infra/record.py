@@ -38,7 +38,8 @@ RECORD_ACTIONS = ("user.deactivated", DELIVERY_FAILED_ACTION, *HOOK_STOPPED_ACTI
 def deactivations_sql(project: str, bucket_id: str) -> str:
     """Log Analytics SQL: each deactivated user once, newest first. Rows with the same insertId
     (the hook's and the catch-up's line for one event) are one: the first received names the
-    source."""
+    source. The catch-up's service ends "-catchup" (names.service_name); lines kept from a
+    deployment on Cloud Functions came from "<functionName>-catch-up"."""
     return f"""-- Okta deactivations recorded by okta-event-hook: one row per user and event
 SELECT
   timestamp AS deactivated_at,
@@ -46,8 +47,8 @@ SELECT
   JSON_VALUE(json_payload.login) AS login,
   JSON_VALUE(json_payload.userId) AS user_id,
   JSON_VALUE(json_payload.actorLogin) AS deactivated_by,
-  IF(ENDS_WITH(JSON_VALUE(resource.labels.service_name), '-catch-up'), 'catch-up', 'hook')
-    AS source,
+  IF(REGEXP_CONTAINS(JSON_VALUE(resource.labels.service_name), r'-catch-?up$'), 'catch-up',
+     'hook') AS source,
   JSON_VALUE(json_payload.uuid) AS okta_event_uuid
 FROM `{project}.{LOCATION}.{bucket_id}._AllLogs`
 WHERE JSON_VALUE(json_payload.action) = 'user.deactivated'

@@ -6,6 +6,7 @@ engine would receive: secret markers, dependencies, additional secret outputs, r
 """
 
 import asyncio
+import base64
 import functools
 import json
 import runpy
@@ -46,14 +47,18 @@ class StackMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
         resource_id = f"{args.name}-id"
-        if args.typ == "gcp:cloudfunctionsv2/function:Function":
+        if args.typ == SERVICE:
             name, location = outputs["name"], outputs["location"]
-            service = f"projects/{GCP_PROJECT}/locations/{location}/services/{name}"
-            outputs.update(
-                project=GCP_PROJECT,
-                url=f"https://{location}-{GCP_PROJECT}.cloudfunctions.net/{name}",
-                serviceConfig={**outputs["serviceConfig"], "service": service,
-                               "uri": f"https://{name}-7q2hxyzq6a-uc.a.run.app"})
+            resource_id = f"projects/{GCP_PROJECT}/locations/{location}/services/{name}"
+            uri = f"https://{name}-7q2hxyzq6a-uc.a.run.app"
+            outputs.update(uri=uri, urls=[uri])
+        elif args.typ == BUILD:  # what a finished build gives (infra/function_build.py)
+            resource_id = f"{args.name}-build-id"
+            outputs.update(image=f"{outputs['imageUri']}@sha256:{'0' * 64}",
+                           baseImageUri=f"{outputs['region']}-docker.pkg.dev/serverless-runtimes/"
+                                        f"google-22/runtimes/{outputs['baseImage']}",
+                           buildId=resource_id, logUrl="https://console.cloud.google.com/"
+                                                       f"cloud-build/builds/{resource_id}")
         elif args.typ == "gcp:serviceaccount/account:Account":
             email = f"{outputs['accountId']}@{GCP_PROJECT}.iam.gserviceaccount.com"
             resource_id = f"projects/{GCP_PROJECT}/serviceAccounts/{email}"
@@ -231,7 +236,9 @@ def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK,
 
 SECRET = "Basic b2t0YTpzM2NyZXQtZm9yLXRlc3Rz"
 PREVIOUS = "Basic b2xkOnByZXZpb3VzLXNlY3JldA=="
-FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+SERVICE = "gcp:cloudrunv2/service:Service"
+BUILD = "pulumi-python:dynamic/cloudrun:FunctionBuild"
+READY = "pulumi-python:dynamic:Resource"
 HOOK = "okta:index/eventHook:EventHook"
 VERIFICATION = "okta:index/eventHookVerification:EventHookVerification"
 INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
@@ -240,7 +247,7 @@ ACCESSOR = "gcp:secretmanager/secretIamMember:SecretIamMember"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 METRIC = "gcp:logging/metric:Metric"
-URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev"
+URL = "https://okta-event-hook-dev-hook-7q2hxyzq6a-uc.a.run.app"
 
 
 def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (),
@@ -269,12 +276,14 @@ def plan_of(deployment: Deployment) -> dict:
     placeholders, so the plan changes only when the program does."""
     sys.path.insert(0, str(INFRA))
     try:
-        from function_archive import function_archive
+        from function_source import function_source
         from okta_catch_up_app import rsa_public_jwk
     finally:
         sys.path.remove(str(INFRA))
     jwk = rsa_public_jwk(generated_key_pems()[1])
-    placeholders = {function_archive()[0]: "<the function's archive>",
+    name, archive, content = function_source()
+    placeholders = {name: "<the function's archive>", content: "<the function's hash>",
+                    base64.b64encode(archive).decode(): "<the function's files>",
                     jwk["n"]: "<generated key n>", jwk["kid"]: "<generated key id>",
                     str(INFRA.parent): "<repo>"}
 
