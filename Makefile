@@ -67,7 +67,8 @@ smoke: ## prove the deployed stack: Okta's verification, a delivery, one catch-u
 	if [ -z "$$job" ]; then echo "smoke catch-up: this stack has none (catchUp: false)"; \
 	elif ! command -v gcloud >/dev/null; then echo "make smoke: checking the catch-up needs the" \
 	  "gcloud CLI (https://cloud.google.com/sdk/docs/install), signed in." >&2; exit 2; \
-	else PYTHONPATH=tools $(BIN)/python -m okta_simulator.smoke_catch_up "$$job"; fi
+	else PYTHONPATH=tools $(BIN)/python -m okta_simulator.smoke_catch_up "$$job" \
+	  "$$(pulumi stack output catchUpService)"; fi
 
 # The receiver against a stock functions-framework's empty function and a yardstick on its own
 # stack, side by side. Writes build/bench-results.md; BENCH_RESULTS=bench/results.md updates the

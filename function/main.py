@@ -1,4 +1,4 @@
-"""Cloud Functions entry points: the Okta event hook and the System Log catch-up.
+"""Cloud Run functions' entry points: the Okta event hook and the System Log catch-up.
 
 One source, two functions. `okta_event_hook` is public: Okta calls it (okta_hook/receiver.py).
 `okta_catch_up` is private: Cloud Scheduler calls it to read Okta's System Log for what the hook

@@ -28,6 +28,7 @@ if settings.catch_up:
     watched = Watched(receiver.service.name, catch_up.service.name, catch_up.job.name)
     pulumi.export("catchUpFunctionUrl", catch_up.url)  # private: Cloud Scheduler calls it
     pulumi.export("catchUpSchedulerJob", catch_up.job.id)  # make smoke runs it once
+    pulumi.export("catchUpService", catch_up.service.name)  # and reads this service's logs
     pulumi.export("oktaServiceAppClientId", app.client_id)  # Applications > Applications
 watched_services = watched.services
 alerting = Alerting("alerting", settings, watched, receiver.apis)

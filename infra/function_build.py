@@ -61,8 +61,8 @@ NEEDED = {
     "submit": "the deploying identity needs Cloud Run Source Developer (roles/run.sourceDeveloper) "
               "on project {project}, and Service Account User (roles/iam.serviceAccountUser) on "
               "the build's account {serviceAccount}; is the Cloud Run Admin API enabled?",
-    "poll": "the deploying identity needs cloudbuild.operations.get on project {project} (Cloud Build "
-            "Viewer, roles/cloudbuild.builds.viewer, or Cloud Run Source Developer)",
+    "poll": "the deploying identity needs cloudbuild.operations.get on project {project} "
+            "(Cloud Build Viewer, roles/cloudbuild.builds.viewer, or Cloud Run Source Developer)",
 }
 
 

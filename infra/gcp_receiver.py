@@ -136,9 +136,10 @@ class GcpReceiver(pulumi.ComponentResource):
             public_access_prevention="enforced",
             force_destroy=True,
         ), child)
-        source_reader = gcp.storage.BucketIAMMember("source-reader", gcp.storage.BucketIAMMemberArgs(
-            bucket=bucket.name, role="roles/storage.objectViewer",
-            member=service_account_member(build_account)), child)
+        source_reader = gcp.storage.BucketIAMMember(
+            "source-reader", gcp.storage.BucketIAMMemberArgs(
+                bucket=bucket.name, role="roles/storage.objectViewer",
+                member=service_account_member(build_account)), child)
         self.build_grants = [build_role, images_writer, source_reader]
 
         secrets = {"OKTA_HOOK_SECRET": FunctionSecret(

@@ -42,8 +42,8 @@ class OktaEventHook(pulumi.ComponentResource):
                 # The provider does not mark `auth` sensitive: keep it encrypted in state and
                 # outputs.
                 additional_secret_outputs=["auth"],
-                # Updated only after the receiver's service, so that during a rotation Okta never sends a
-                # secret the deployed function does not yet accept.
+                # Updated only after the receiver's service, so that during a rotation Okta
+                # never sends a secret the deployed function does not yet accept.
                 depends_on=[receiver.service]))
 
         # Okta sends its challenge once, now: the function must be live and public. The provider

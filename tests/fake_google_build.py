@@ -1,4 +1,5 @@
-"""A local fake of the Google REST APIs that infra/function_build.py calls, as Google documents them.
+"""A local fake of the Google REST APIs that infra/function_build.py calls, as Google documents
+them.
 
 - Cloud Storage JSON API, simple upload: `POST /upload/storage/v1/b/{bucket}/o?uploadType=media
   &name=...&ifGenerationMatch=0`: 200 with the object resource (`generation` an int64 string), 412

@@ -18,8 +18,8 @@ from fake_google_build import (
     ACCESS_TOKEN,
     IMPERSONATED_TOKEN,
     REFRESHED_TOKEN,
-    Fault,
     FakeGoogleBuild,
+    Fault,
 )
 from stack_harness import BUILD, INFRA, deploy, reveal
 

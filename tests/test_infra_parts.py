@@ -1,10 +1,13 @@
-"""The Pulumi program's own logic: the content-addressed archive, the readiness gate, names."""
+"""The Pulumi program's own logic: the content-addressed source, the readiness gate, names."""
 
 import base64
+import io
 import json
+import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 from importlib.metadata import version
 
@@ -18,8 +21,14 @@ from stack_harness import INFRA, deploy, reveal
 
 sys.path.insert(0, str(INFRA))
 from endpoint_ready import EndpointReadyProvider  # noqa: E402
-from function_archive import FUNCTION_DIR, content_hash, function_archive, source_files  # noqa: E402
-from names import MAX_FUNCTION_NAME, account_id, default_function_name  # noqa: E402
+from function_source import FUNCTION_DIR, content_hash, function_source, source_files  # noqa: E402
+from names import (  # noqa: E402
+    MAX_FUNCTION_NAME,
+    MAX_SERVICE_NAME,
+    account_id,
+    default_function_name,
+    service_name,
+)
 from okta_catch_up_app import rsa_public_jwk  # noqa: E402
 
 
@@ -39,17 +48,34 @@ def test_the_archive_holds_exactly_the_function_sources():
 
 def test_the_object_name_follows_the_content(tmp_path):
     tree = make_tree(tmp_path, {"main.py": "print(1)\n", "requirements.txt": "x==1\n"})
-    name, _ = function_archive(tree)
-    assert name == f"function-source-{content_hash(source_files(tree))[:16]}.zip"
+    name, _, digest = function_source(tree)
+    assert digest == content_hash(source_files(tree))
+    assert name == f"function-source-{digest[:16]}.tar.gz"
 
     make_tree(tree, {"__pycache__/main.cpython-311.pyc": "junk", ".main.py.swp": "junk"})
-    assert function_archive(tree)[0] == name  # caches and editor files change nothing
+    assert function_source(tree)[0] == name  # caches and editor files change nothing
 
     make_tree(tree, {"main.py": "print(2)\n"})
-    changed, _ = function_archive(tree)
+    changed = function_source(tree)[0]
     assert changed != name
     make_tree(tree, {"main.py": "print(1)\n", "extra/helper.py": ""})
-    assert function_archive(tree)[0] not in (name, changed)
+    assert function_source(tree)[0] not in (name, changed)
+
+
+def test_the_archive_s_bytes_depend_on_names_and_contents_only(tmp_path):
+    """Another clone, other file times, another umask or another order of creation: the same
+    bytes, so no upload and no build (and the content hash alone decides a rebuild)."""
+    files = {"main.py": "print(1)\n", "requirements.txt": "x==1\n", "pkg/a.py": "A = 1\n"}
+    first = make_tree(tmp_path / "one", files)
+    second = make_tree(tmp_path / "two", dict(reversed(list(files.items()))))
+    for path in second.rglob("*"):
+        os.utime(path, (1_000_000, 1_000_000))
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    assert function_source(first)[1:] == function_source(second)[1:]
+    with tarfile.open(fileobj=io.BytesIO(function_source(first)[1]), mode="r:gz") as tar:
+        entries = tar.getmembers()
+    assert [e.name for e in entries] == ["main.py", "pkg/a.py", "requirements.txt"]
+    assert {(e.mtime, e.mode, e.uid, e.gid, e.uname) for e in entries} == {(0, 0o644, 0, 0, "")}
 
 
 def test_a_function_folder_without_main_is_refused(tmp_path):
@@ -57,7 +83,7 @@ def test_a_function_folder_without_main_is_refused(tmp_path):
 
     make_tree(tmp_path, {"requirements.txt": ""})
     with pytest.raises(pulumi.RunError, match="must hold main.py and requirements.txt"):
-        function_archive(tmp_path)
+        function_source(tmp_path)
 
 
 # --- the readiness gate -------------------------------------------------------------------------
@@ -191,6 +217,18 @@ def test_long_function_names_keep_distinct_service_accounts(role):
     assert account_id("okta-event-hook-dev", role) == f"okta-event-hook-dev-{role}"
 
 
+@pytest.mark.parametrize("function_name", ["ab", "okta-event-hook-dev", "a" * MAX_FUNCTION_NAME,
+                                           "a" * 40 + "-" * 10 + "b"])
+def test_cloud_run_service_names_fit_the_admin_api_for_any_function_name(function_name):
+    hook, catch_up = service_name(function_name, "hook"), service_name(function_name, "catchup")
+    for name in (hook, catch_up):
+        assert re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", name) and len(name) <= MAX_SERVICE_NAME
+    # Never the bare function name: a stack upgraded from Cloud Functions still has that service.
+    assert function_name not in (hook, catch_up) and hook != catch_up
+    longer = function_name + "x"
+    assert service_name(longer, "hook") != hook
+
+
 @pytest.mark.parametrize("stack, expected", [
     ("dev", "okta-event-hook-dev"), ("prod", "okta-event-hook-prod"),
     ("staging-2", "okta-event-hook-staging-2")])
@@ -208,7 +246,7 @@ def test_reshaped_stack_names_stay_distinct_and_valid(stacks):
 
 
 def test_the_deployed_runtime_pins_exactly_what_the_tests_run():
-    """What Cloud Functions installs (function/requirements.txt) is what was tested here."""
+    """What the build installs (function/requirements.txt) is what was tested here."""
     runtime = (FUNCTION_DIR / "requirements.txt").read_text().split()
     names = ["functions-framework", "httptools", "uvloop", "orjson", "requests", "pyjwt",
              "cryptography", "google-cloud-storage"]

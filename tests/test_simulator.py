@@ -619,8 +619,11 @@ if args[:3] == ["scheduler", "jobs", "run"]:
             pass
     sys.exit(0)
 if args[:2] == ["logging", "read"]:
+    if 'resource.labels.service_name="okta-event-hook-dev-catchup"' not in args[2]:
+        print("the filter names another service: " + args[2], file=sys.stderr)
+        sys.exit(1)
     service = {"type": "cloud_run_revision",
-               "labels": {"service_name": "okta-event-hook-dev-catch-up"}}
+               "labels": {"service_name": "okta-event-hook-dev-catchup"}}
     if os.environ.get("FAKE_GCLOUD_REFUSED"):
         entries = [{"resource": service, "severity": "WARNING",
                     "httpRequest": {"status": int(os.environ["FAKE_GCLOUD_REFUSED"])}}]
@@ -653,7 +656,8 @@ def test_make_smoke_runs_the_catch_up_once_and_says_what_came_of_it(tmp_path, re
     catch_up_key = key if case != "wrong key" else new_app_key()[0]
     answers = {"stack --show-name": "dev", "stack output functionUrl": receiver.url,
                "config get okta-event-hook:hookSecret": DEV_SECRET,
-               "stack output catchUpSchedulerJob": JOB}
+               "stack output catchUpSchedulerJob": JOB,
+               "stack output catchUpService": "okta-event-hook-dev-catchup"}
     (tmp_path / "pulumi").write_text("#!/bin/sh\n" + "".join(
         f'[ "$*" = "{question}" ] && {{ echo "{answer}"; exit 0; }}\n'
         for question, answer in answers.items()) + 'echo "unexpected: pulumi $*" >&2; exit 1\n')

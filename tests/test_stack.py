@@ -8,13 +8,14 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from stack_harness import (
     ACCESSOR,
-    FUNCTION,
+    BUILD,
     GCP_PROJECT,
     HOOK,
-    INVOKER,
     PREVIOUS,
+    READY,
     SECRET,
     SECRET_VERSION,
+    SERVICE,
     URL,
     VERIFICATION,
     deploy,
@@ -24,8 +25,14 @@ from stack_harness import (
 )
 
 
-def function_config(stack):
-    return stack.one(FUNCTION, "function").inputs
+def service_of(stack, name="function"):
+    """The Cloud Run service's inputs ("function": the receiver; "catch-up-function")."""
+    return stack.one(SERVICE, name).inputs
+
+
+def container_of(stack, name="function"):
+    [container] = service_of(stack, name)["template"]["containers"]
+    return container
 
 
 # --- Okta ---------------------------------------------------------------------------------------
@@ -35,7 +42,7 @@ REPOSITORY = "gcp:artifactregistry/repository:Repository"
 AR_WRITER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
 
 
-def test_the_hook_points_at_the_function_url(stack):
+def test_the_hook_points_at_the_receiver_s_service_url(stack):
     hook = stack.one(HOOK).inputs
     assert hook["channel"] == {"type": "HTTP", "version": "1.0.0", "uri": URL}
     assert hook["status"] == "ACTIVE"
@@ -57,11 +64,10 @@ def test_the_events_config_drives_the_subscription(monkeypatch, tmp_path, stack)
     assert deploy(monkeypatch, tmp_path, events=events).one(HOOK).inputs["events"] == events
 
 
-def test_verification_waits_for_a_live_public_function(stack):
+def test_verification_waits_for_a_live_public_receiver(stack):
     verification = stack.one(VERIFICATION)
     assert verification.inputs["eventHookId"] == "who1a2b3c4d5e6f7g8h9"
-    for resource_type, name in ((FUNCTION, "function"), (INVOKER, "public-invoker"),
-                                ("pulumi-python:dynamic:Resource", None)):
+    for resource_type, name in ((SERVICE, "function"), (READY, None)):
         assert stack.one(resource_type, name).urn in verification.dependencies
 
 
@@ -77,7 +83,7 @@ def verification_trigger(stack) -> str:
     {"hookSecret": "Basic bmV3OnJvdGF0ZWQtc2VjcmV0"},  # a rotation's new secret
     {"events": ["user.lifecycle.deactivate", "user.lifecycle.suspend"]},
     {"hookName": "Okta deactivations"},
-    {"functionName": "hooks-moved"},  # a new function URL
+    {"functionName": "hooks-moved"},  # a new service, so a new URL
 ])
 def test_any_change_sent_to_okta_verifies_the_hook_again(monkeypatch, tmp_path, stack, change):
     """Okta marks an updated hook UNVERIFIED: a change to what the hook sends must replace the
@@ -95,14 +101,14 @@ def test_changes_okta_does_not_see_leave_the_verification_alone(monkeypatch, tmp
         assert verification_trigger(deploy(monkeypatch, tmp_path, **change)) == before
 
 
-def test_the_readiness_gate_watches_the_function_url_after_the_invoker_binding(stack):
-    ready = stack.one("pulumi-python:dynamic:Resource")
+def test_the_readiness_gate_watches_the_service_url_once_the_service_is_deployed(stack):
+    ready = stack.one(READY)
     assert ready.inputs["url"] == URL
-    assert stack.one(INVOKER, "public-invoker").urn in ready.dependencies
+    assert stack.one(SERVICE, "function").urn in ready.dependencies
 
 
-def test_the_hook_is_updated_only_after_the_function(stack):
-    assert stack.one(FUNCTION, "function").urn in stack.one(HOOK).dependencies
+def test_the_hook_is_updated_only_after_the_receiver_s_service(stack):
+    assert stack.one(SERVICE, "function").urn in stack.one(HOOK).dependencies
 
 
 # --- Google Cloud -------------------------------------------------------------------------------
@@ -115,12 +121,10 @@ def test_the_secret_version_holds_the_configured_secret_as_a_secret(stack):
         f"projects/{GCP_PROJECT}/secrets/okta-event-hook-dev-hook-secret"
 
 
-def test_the_function_reads_its_secret_from_secret_manager_pinned_to_the_version(stack):
-    service = function_config(stack)["serviceConfig"]
-    assert service["secretEnvironmentVariables"] == [{
-        "key": "OKTA_HOOK_SECRET", "projectId": GCP_PROJECT,
-        "secret": "okta-event-hook-dev-hook-secret", "version": "1"}]
-    assert "environmentVariables" not in service  # never a plain variable
+def test_the_receiver_reads_its_secret_from_secret_manager_pinned_to_the_version(stack):
+    assert container_of(stack)["envs"] == [{  # never a plain variable
+        "name": "OKTA_HOOK_SECRET", "valueSource": {"secretKeyRef": {
+            "secret": "okta-event-hook-dev-hook-secret", "version": "1"}}}]
 
 
 def test_each_runtime_account_may_read_its_own_secret_only(stack):
@@ -135,29 +139,31 @@ def test_each_runtime_account_may_read_its_own_secret_only(stack):
         assert accessors[name].inputs == {
             "secretId": f"projects/{GCP_PROJECT}/secrets/{secret}",
             "role": "roles/secretmanager.secretAccessor", "member": f"serviceAccount:{email}"}
-        runs = stack.one(FUNCTION, function)
-        assert runs.inputs["serviceConfig"]["serviceAccountEmail"] == email
+        assert service_of(stack, function)["template"]["serviceAccount"] == email
         assert accessors[name].urn in settled_before(stack, function).dependencies
     project_roles = [r.inputs["role"] for r in stack.by_type["gcp:projects/iAMMember:IAMMember"]]
-    assert project_roles == ["roles/cloudbuild.builds.builder"]
+    assert project_roles == ["roles/run.builder"]  # the build's account, as Google documents
 
 
 def settled_before(stack, function: str):
-    """The IAM pause that `function` waits for (see infra/iam_settled.py)."""
+    """The IAM pause that `function`'s service waits for (see infra/iam_settled.py)."""
     name = {"function": "receiver-iam-settled", "catch-up-function": "catch-up-iam-settled"}
     pause = stack.one(SLEEP, name[function])
-    assert pause.urn in stack.one(FUNCTION, function).dependencies
+    assert pause.urn in stack.one(SERVICE, function).dependencies
     return pause
 
 
-def test_grants_settle_before_the_functions_that_rely_on_them(monkeypatch, tmp_path, stack):
-    grants = {r.urn for r in stack.registrations
-              if r.type in (ACCESSOR, "gcp:projects/iAMMember:IAMMember", AR_WRITER)}
+def test_grants_settle_before_the_builds_and_services_that_rely_on_them(monkeypatch, tmp_path,
+                                                                         stack):
+    build_grants = {"build-role", "images-writer", "source-reader"}
+    build_pause = stack.one(SLEEP, "build-iam-settled")
+    assert build_pause.inputs["createDuration"] == "60s"
+    assert {r.name for r in stack.registrations
+            if r.urn in build_pause.dependencies} == build_grants
+    for image in ("function-image", "catch-up-function-image"):
+        assert build_pause.urn in stack.one(BUILD, image).dependencies
     for function in ("function", "catch-up-function"):
-        pause = settled_before(stack, function)
-        assert pause.inputs["createDuration"] == "60s"
-        assert {"build-role", "images-writer"} <= {
-            r.name for r in stack.registrations if r.urn in set(pause.dependencies) & grants}
+        assert settled_before(stack, function).inputs["createDuration"] == "60s"
     # A grant added during a rotation (the previous secret's reader) waits again; tuning does not.
     before = settled_before(stack, "function").inputs["triggers"]
     rotating = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
@@ -175,84 +181,124 @@ def test_images_go_to_a_repository_the_stack_owns_and_cleans(stack):
     assert policies["keep-newest"]["action"] == "KEEP"
     assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 5
     assert policies["delete-older"]["action"] == "DELETE"
-    repository_id = (f"projects/{GCP_PROJECT}/locations/us-central1/repositories/"
-                     "okta-event-hook-dev-images")
-    for function in ("function", "catch-up-function"):
-        build = stack.one(FUNCTION, function).inputs["buildConfig"]
-        assert build["dockerRepository"] == repository_id
+    for image, service in (("function-image", "okta-event-hook-dev-hook"),
+                           ("catch-up-function-image", "okta-event-hook-dev-catchup")):
+        assert stack.one(BUILD, image).inputs["imageUri"] == (
+            f"us-central1-docker.pkg.dev/{GCP_PROJECT}/okta-event-hook-dev-images/{service}")
     writer = stack.one(AR_WRITER).inputs
     assert writer == {"repository": "okta-event-hook-dev-images", "location": "us-central1",
                       "role": "roles/artifactregistry.writer",
-                      "member": f"serviceAccount:okta-event-hook-dev-build@{GCP_PROJECT}"
-                                ".iam.gserviceaccount.com"}
+                      "member": f"serviceAccount:{BUILD_ACCOUNT_EMAIL}"}
 
 
-def test_the_function_is_public_through_cloud_run_invoker(stack):
-    invoker = stack.one(INVOKER, "public-invoker").inputs
-    assert invoker == {
-        "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
-        "member": "allUsers",
-        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/okta-event-hook-dev"}
-    assert "gcp:cloudfunctionsv2/functionIamMember:FunctionIamMember" not in stack.by_type
+BUILD_ACCOUNT_EMAIL = f"okta-event-hook-dev-build@{GCP_PROJECT}.iam.gserviceaccount.com"
 
 
-def test_the_function_runs_the_receiver_with_safe_defaults(stack):
-    function = function_config(stack)
-    assert function["name"] == "okta-event-hook-dev" and function["location"] == "us-central1"
-    build = function["buildConfig"]
-    assert build["runtime"] == "python312" and build["entryPoint"] == "okta_event_hook"
+def every_member(value):
+    """Every IAM member string anywhere in `value` (inputs of any resource)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("member", "members"):
+                yield from (item if isinstance(item, list) else [item])
+            else:
+                yield from every_member(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from every_member(item)
+
+
+@pytest.mark.parametrize("config", [{}, {"deactivationTopic": True, "alertEmail": "a@b.co",
+                                          "previousHookSecret": PREVIOUS}, {"catchUp": False}])
+def test_the_receiver_is_public_with_its_invoker_check_disabled_and_no_all_users_grant(
+        monkeypatch, tmp_path, config):
+    """Domain Restricted Sharing refuses any grant to allUsers or allAuthenticatedUsers: the
+    receiver's service admits every caller by having the invoker IAM check disabled instead."""
+    stack = deploy(monkeypatch, tmp_path, **config)
+    members = [m for r in stack.registrations for m in every_member(reveal(r.inputs))]
+    assert members and not [m for m in members if m in ("allUsers", "allAuthenticatedUsers")]
+    assert not [r for r in stack.registrations  # nothing that could replace a policy whole
+                if r.type.startswith("gcp:") and ("IamBinding" in r.type or "IamPolicy" in r.type)]
+    receiver = service_of(stack)
+    assert receiver["invokerIamDisabled"] is True and receiver["ingress"] == "INGRESS_TRAFFIC_ALL"
+    assert "gcp:cloudfunctionsv2/function:Function" not in stack.by_type
+
+
+def test_the_receiver_runs_on_python_3_13_built_from_function_s_source(stack):
+    build = stack.one(BUILD, "function-image").inputs
+    assert (build["functionTarget"], build["baseImage"]) == ("okta_event_hook", "python313")
     assert build["serviceAccount"] == (f"projects/{GCP_PROJECT}/serviceAccounts/"
-                                       f"okta-event-hook-dev-build@{GCP_PROJECT}.iam.gserviceaccount.com")
-    storage = build["source"]["storageSource"]
-    assert storage["bucket"] == "source-4f1c2e7"
-    assert storage["object"].startswith("function-source-") and storage["object"].endswith(".zip")
-    service = function["serviceConfig"]
-    assert {k: service[k] for k in ("availableMemory", "availableCpu", "minInstanceCount",
-                                    "maxInstanceCount", "maxInstanceRequestConcurrency",
-                                    "ingressSettings", "timeoutSeconds")} == {
-        "availableMemory": "512Mi", "availableCpu": "1", "minInstanceCount": 1,
-        "maxInstanceCount": 10, "maxInstanceRequestConcurrency": 80,
-        "ingressSettings": "ALLOW_ALL", "timeoutSeconds": 10}
+                                       f"{BUILD_ACCOUNT_EMAIL}")
+    assert build["bucket"] == "source-4f1c2e7" and build["project"] == GCP_PROJECT
+    assert build["object"].startswith("function-source-") and build["object"].endswith(".tar.gz")
+    assert len(build["sourceHash"]) == 64 and build["region"] == "us-central1"
+    # The service runs exactly the image built, on the base image Google keeps patched.
+    container = container_of(stack)
+    assert container["image"] == (f"{build['imageUri']}@sha256:{'0' * 64}")
+    assert container["baseImageUri"] == ("us-central1-docker.pkg.dev/serverless-runtimes/"
+                                         "google-22/runtimes/python313")
+    assert stack.one(BUILD, "function-image").urn in stack.one(SERVICE, "function").dependencies
+
+
+def test_the_receiver_runs_with_safe_defaults_and_no_default_of_google_s_left_to_diff(stack):
+    service = service_of(stack)
+    assert (service["name"], service["location"]) == ("okta-event-hook-dev-hook", "us-central1")
+    assert service["deletionProtection"] is False  # or pulumi destroy fails
+    template = service["template"]
+    assert {k: template[k] for k in ("timeout", "maxInstanceRequestConcurrency", "scaling",
+                                     "serviceAccount")} == {
+        "timeout": "10s", "maxInstanceRequestConcurrency": 80,
+        "scaling": {"minInstanceCount": 1, "maxInstanceCount": 10},
+        "serviceAccount": f"okta-event-hook-dev-run@{GCP_PROJECT}.iam.gserviceaccount.com"}
+    container = container_of(stack)
+    assert container["resources"] == {"limits": {"cpu": "1", "memory": "512Mi"},
+                                      "cpuIdle": True, "startupCpuBoost": True}
+    assert container["ports"] == {"containerPort": 8080, "name": "http1"}
 
 
 def test_tuning_comes_from_config(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, functionName="hooks-prod", hookName="Prod hook",
                    memory="1Gi", cpu="2", minInstances=0, maxInstances=3, concurrency=40)
-    service = function_config(stack)["serviceConfig"]
-    assert (service["availableMemory"], service["availableCpu"], service["minInstanceCount"],
-            service["maxInstanceCount"], service["maxInstanceRequestConcurrency"]) == (
-        "1Gi", "2", 0, 3, 40)
-    assert function_config(stack)["name"] == "hooks-prod"
+    template = service_of(stack)["template"]
+    assert (template["containers"][0]["resources"]["limits"], template["scaling"],
+            template["maxInstanceRequestConcurrency"]) == (
+        {"cpu": "2", "memory": "1Gi"}, {"minInstanceCount": 0, "maxInstanceCount": 3}, 40)
+    assert service_of(stack)["name"] == "hooks-prod-hook"
     assert stack.one(HOOK).inputs["name"] == "Prod hook"
-    assert "hooks-prod" in stack.outputs["deactivationLogQuery"][0]
+    assert "hooks-prod-hook" in stack.outputs["deactivationLogQuery"][0]
 
 
 def test_apis_are_enabled_first_and_left_enabled_on_destroy(stack):
     apis = stack.by_type["gcp:projects/service:Service"]
     assert {a.inputs["service"] for a in apis} >= {
-        "cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
-        "artifactregistry.googleapis.com", "secretmanager.googleapis.com"}
+        "run.googleapis.com", "cloudbuild.googleapis.com", "artifactregistry.googleapis.com",
+        "secretmanager.googleapis.com", "storage.googleapis.com"}
+    assert "cloudfunctions.googleapis.com" not in {a.inputs["service"] for a in apis}
     assert all(a.inputs["disableOnDestroy"] is False for a in apis)
     receiver_apis = {a.urn for a in apis if a.name != "api-cloudscheduler"}
     for function in ("function", "catch-up-function"):
-        assert receiver_apis <= set(stack.one(FUNCTION, function).dependencies)
+        assert receiver_apis <= set(stack.one(SERVICE, function).dependencies)
+    build_waits_for = set(stack.one(BUILD, "function-image").dependencies)
+    assert receiver_apis <= build_waits_for
     scheduler_api = stack.one("gcp:projects/service:Service", "api-cloudscheduler").urn
     assert scheduler_api in stack.one("gcp:cloudscheduler/job:Job").dependencies
 
 
-def test_the_source_bucket_is_private(stack):
+def test_the_source_bucket_is_private_and_only_the_build_reads_it(stack):
     bucket = stack.one("gcp:storage/bucket:Bucket", "source").inputs
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["location"] == "us-central1"
+    reader = stack.one("gcp:storage/bucketIAMMember:BucketIAMMember", "source-reader").inputs
+    assert reader == {"bucket": "source-4f1c2e7", "role": "roles/storage.objectViewer",
+                      "member": f"serviceAccount:{BUILD_ACCOUNT_EMAIL}"}
 
 
 # --- rotation -----------------------------------------------------------------------------------
 
 def test_a_previous_secret_reaches_the_function_during_a_rotation(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, previousHookSecret=PREVIOUS)
-    variables = function_config(stack)["serviceConfig"]["secretEnvironmentVariables"]
-    assert [(v["key"], v["secret"]) for v in variables] == [
+    variables = container_of(stack)["envs"]
+    assert [(v["name"], v["valueSource"]["secretKeyRef"]["secret"]) for v in variables] == [
         ("OKTA_HOOK_SECRET", "okta-event-hook-dev-hook-secret"),
         ("OKTA_HOOK_SECRET_PREVIOUS", "okta-event-hook-dev-hook-secret-previous")]
     versions = {reveal(v.inputs["secretData"]) for v in stack.by_type[SECRET_VERSION]
@@ -350,20 +396,20 @@ def test_a_hook_secret_stored_in_plain_text_is_refused(monkeypatch, tmp_path, ke
     ("0.5", "1Gi", 1), ("0.08", "128Mi", 1), ("2", "8Gi", 80), ("4", "2Gi", 1000),
     ("8", "32Gi", 80), ("1", "4Gi", 80), ("0.999", "512M", 1)])
 def test_combinations_cloud_run_accepts_pass(monkeypatch, tmp_path, cpu, memory, concurrency):
-    service = function_config(deploy(monkeypatch, tmp_path, cpu=cpu, memory=memory,
-                                     concurrency=concurrency))["serviceConfig"]
-    assert (service["availableCpu"], service["availableMemory"]) == (cpu, memory)
+    container = container_of(deploy(monkeypatch, tmp_path, cpu=cpu, memory=memory,
+                                    concurrency=concurrency))
+    assert container["resources"]["limits"] == {"cpu": cpu, "memory": memory}
 
 
 def test_min_instances_may_equal_max_instances(monkeypatch, tmp_path):
-    service = function_config(deploy(monkeypatch, tmp_path, minInstances=3, maxInstances=3))[
-        "serviceConfig"]
-    assert (service["minInstanceCount"], service["maxInstanceCount"]) == (3, 3)
+    template = service_of(deploy(monkeypatch, tmp_path, minInstances=3, maxInstances=3))[
+        "template"]
+    assert template["scaling"] == {"minInstanceCount": 3, "maxInstanceCount": 3}
 
 
 def test_one_request_at_a_time_may_use_a_fraction_of_a_cpu(monkeypatch, tmp_path):
     stack = deploy(monkeypatch, tmp_path, cpu="0.5", concurrency=1, memory="256Mi")
-    assert function_config(stack)["serviceConfig"]["availableCpu"] == "0.5"
+    assert container_of(stack)["resources"]["limits"]["cpu"] == "0.5"
 
 
 # --- two stacks in one project ------------------------------------------------------------------
@@ -372,18 +418,17 @@ NAMED_INPUTS = ("name", "accountId", "secretId", "repositoryId")
 
 
 def project_names(stack) -> set:
-    """Every name the stack claims in the Google Cloud project (an object's name is scoped to
-    its bucket, which Pulumi names uniquely)."""
+    """Every name the stack claims in the Google Cloud project."""
     return {(r.type, r.inputs[key]) for r in stack.registrations
-            if r.type.startswith("gcp:") and r.type != "gcp:storage/bucketObject:BucketObject"
+            if r.type.startswith("gcp:")
             for key in NAMED_INPUTS if isinstance(r.inputs.get(key), str)}
 
 
 def test_two_stacks_in_one_project_claim_no_name_in_common(monkeypatch, tmp_path):
     staging = deploy(monkeypatch, tmp_path, stack="staging")
     prod = deploy(monkeypatch, tmp_path, stack="prod")
-    assert function_config(staging)["name"] == "okta-event-hook-staging"
-    assert function_config(prod)["name"] == "okta-event-hook-prod"
+    assert service_of(staging)["name"] == "okta-event-hook-staging-hook"
+    assert service_of(prod)["name"] == "okta-event-hook-prod-hook"
     assert len(project_names(prod)) >= 15  # functions, accounts, secrets, job, repository...
     assert not project_names(staging) & project_names(prod)
     assert staging.one(HOOK).inputs["name"] != prod.one(HOOK).inputs["name"]

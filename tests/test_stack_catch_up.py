@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stack_harness import (
     ACCESSOR,
+    BUILD,
     CHANNEL,
-    FUNCTION,
     GCP_PROJECT,
     INFRA,
     INVOKER,
@@ -21,6 +21,7 @@ from stack_harness import (
     OKTA_CLIENT_ID,
     POLICY,
     SECRET_VERSION,
+    SERVICE,
     deploy,
     generated_key_pems,
     is_secret,
@@ -36,11 +37,10 @@ APP = "okta:app/oAuth:OAuth"
 SCOPE = "okta:index/appOauthApiScope:AppOauthApiScope"
 ROLE = "okta:app/oauthRoleAssignment:OauthRoleAssignment"
 JOB = "gcp:cloudscheduler/job:Job"
-CATCH_UP_URL = f"https://us-central1-{GCP_PROJECT}.cloudfunctions.net/okta-event-hook-dev-catch-up"
-CATCH_UP_RUN_URL = "https://okta-event-hook-dev-catch-up-7q2hxyzq6a-uc.a.run.app"
+CATCH_UP_URL = "https://okta-event-hook-dev-catchup-7q2hxyzq6a-uc.a.run.app"
 BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
-CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, BUCKET_MEMBER, "tls:index/privateKey:PrivateKey"}
+CATCH_UP_TYPES = {APP, SCOPE, ROLE, JOB, "tls:index/privateKey:PrivateKey"}
 
 
 def account(name: str) -> str:
@@ -83,27 +83,31 @@ def test_the_jwk_is_a_valid_rsa_public_key_matching_the_pem():
 # --- Google Cloud: a private function, run by the scheduler alone -------------------------------
 
 def test_the_catch_up_function_is_built_from_the_same_source_and_configured(stack):
-    hook, catch_up = stack.one(FUNCTION, "function").inputs, stack.one(
-        FUNCTION, "catch-up-function").inputs
-    assert catch_up["name"] == "okta-event-hook-dev-catch-up"
-    build = catch_up["buildConfig"]
-    assert build["entryPoint"] == "okta_catch_up"
-    assert build["source"] == hook["buildConfig"]["source"]
-    assert build["serviceAccount"] == hook["buildConfig"]["serviceAccount"]
-    service = catch_up["serviceConfig"]
-    assert (service["minInstanceCount"], service["maxInstanceCount"],
-            service["maxInstanceRequestConcurrency"], service["timeoutSeconds"]) == (0, 1, 1, 300)
-    assert service["serviceAccountEmail"] == account("okta-event-hook-dev-catchup")
-    assert service["environmentVariables"] == {
+    hook, catch_up = stack.one(BUILD, "function-image").inputs, stack.one(
+        BUILD, "catch-up-function-image").inputs
+    assert catch_up["functionTarget"] == "okta_catch_up"
+    same = ("bucket", "object", "sourceHash", "serviceAccount", "baseImage")
+    assert {k: catch_up[k] for k in same} == {k: hook[k] for k in same}
+    service = stack.one(SERVICE, "catch-up-function").inputs
+    assert service["name"] == "okta-event-hook-dev-catchup"
+    assert "invokerIamDisabled" not in service or service["invokerIamDisabled"] is False
+    template = service["template"]
+    assert (template["scaling"], template["maxInstanceRequestConcurrency"],
+            template["timeout"]) == ({"minInstanceCount": 0, "maxInstanceCount": 1}, 1, "300s")
+    assert template["serviceAccount"] == account("okta-event-hook-dev-catchup")
+    [container] = template["containers"]
+    assert container["image"].startswith(catch_up["imageUri"] + "@sha256:")
+    plain = {e["name"]: e["value"] for e in container["envs"] if "value" in e}
+    assert plain == {
         "OKTA_ORG_URL": "https://dev-123456.okta.com", "OKTA_CLIENT_ID": OKTA_CLIENT_ID,
         "OKTA_PRIVATE_KEY_ID": rsa_public_jwk(generated_key_pems()[1])["kid"],
         "OKTA_EVENT_HOOK_ID": "who1a2b3c4d5e6f7g8h9",
         "OKTA_CATCH_UP_EVENTS": "user.lifecycle.deactivate",
         "OKTA_CATCH_UP_LOOKBACK_MINUTES": "120",
         "OKTA_CATCH_UP_CURSOR": "gs://catch-up-cursor-4f1c2e7/okta-catch-up-cursor.json"}
-    assert service["secretEnvironmentVariables"] == [{
-        "key": "OKTA_PRIVATE_KEY", "projectId": GCP_PROJECT,
-        "secret": "okta-event-hook-dev-catch-up-key", "version": "1"}]
+    assert [e for e in container["envs"] if "value" not in e] == [{
+        "name": "OKTA_PRIVATE_KEY", "valueSource": {"secretKeyRef": {
+            "secret": "okta-event-hook-dev-catch-up-key", "version": "1"}}}]
 
 
 def test_only_the_scheduler_account_may_invoke_the_catch_up(stack):
@@ -111,8 +115,7 @@ def test_only_the_scheduler_account_may_invoke_the_catch_up(stack):
     assert invokers["catch-up-invoker"] == {
         "project": GCP_PROJECT, "location": "us-central1", "role": "roles/run.invoker",
         "member": f"serviceAccount:{account('okta-event-hook-dev-sched')}",
-        "name": f"projects/{GCP_PROJECT}/locations/us-central1/services/"
-                "okta-event-hook-dev-catch-up"}
+        "name": "okta-event-hook-dev-catchup"}
     catch_up_service = invokers["catch-up-invoker"]["name"]
     assert [i for i in invokers.values() if i["name"] == catch_up_service] == [
         invokers["catch-up-invoker"]]  # no allUsers on the catch-up
@@ -122,9 +125,9 @@ def test_the_schedule_posts_with_an_oidc_token_for_the_function(stack):
     job = stack.one(JOB)
     assert job.inputs["schedule"] == "*/15 * * * *" and job.inputs["timeZone"] == "Etc/UTC"
     assert job.inputs["httpTarget"] == {  # the run.app URL, which is the token's audience
-        "uri": CATCH_UP_RUN_URL, "httpMethod": "POST",
+        "uri": CATCH_UP_URL, "httpMethod": "POST",
         "oidcToken": {"serviceAccountEmail": account("okta-event-hook-dev-sched"),
-                      "audience": CATCH_UP_RUN_URL}}
+                      "audience": CATCH_UP_URL}}
     assert job.inputs["retryConfig"]["retryCount"] == 3
     assert stack.one(INVOKER, "catch-up-invoker").urn in job.dependencies
     assert int(job.inputs["attemptDeadline"].rstrip("s")) > 300  # longer than the function's
@@ -158,6 +161,7 @@ def test_catch_up_outputs(stack):
     # make smoke runs this job once; its id names the project, the region and the job.
     assert stack.outputs["catchUpSchedulerJob"] == (
         f"projects/{GCP_PROJECT}/locations/us-central1/jobs/okta-event-hook-dev-catch-up", False)
+    assert stack.outputs["catchUpService"] == ("okta-event-hook-dev-catchup", False)
     assert stack.outputs["oktaServiceAppClientId"] == (OKTA_CLIENT_ID, False)
 
 
@@ -165,7 +169,9 @@ def test_catch_up_false_creates_none_of_it_and_keeps_alerting(monkeypatch, tmp_p
     stack = deploy(monkeypatch, tmp_path, catchUp=False)
     assert not CATCH_UP_TYPES & set(stack.by_type)
     assert [r.name for r in stack.by_type[BUCKET]] == ["source"]  # no cursor bucket
-    assert [r.name for r in stack.by_type[FUNCTION]] == ["function"]
+    assert [r.name for r in stack.by_type[BUCKET_MEMBER]] == ["source-reader"]
+    assert [r.name for r in stack.by_type[SERVICE]] == ["function"]
+    assert [r.name for r in stack.by_type[BUILD]] == ["function-image"]
     assert [r.name for r in stack.by_type[ACCESSOR]] == ["hook-secret-accessor"]
     assert {r.name for r in stack.by_type[POLICY]} == {"receiver-errors-alert",
                                                        "refused-deliveries-alert"}
@@ -197,7 +203,7 @@ def test_seven_policies_with_documentation_and_no_channel_by_default(stack):
 
 def test_log_matching_policies_watch_our_services_only(stack):
     found = policies(stack)
-    services = '("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
+    services = '("okta-event-hook-dev-hook" OR "okta-event-hook-dev-catchup")'
     for key, must in (
             ("delivery-failures", 'jsonPayload.action=("okta.event_hook.delivery_failed")'),
             ("hook-stopped", 'jsonPayload.action=("okta.event_hook.deactivated" OR '
@@ -230,12 +236,13 @@ def test_a_catch_up_cloud_scheduler_cannot_call_is_watched_from_the_callers_side
     [condition] = policies(stack)["catch-up-not-called"]["conditions"]
     assert condition["conditionMatchedLog"]["filter"] == (
         '(resource.type="cloud_run_revision" AND resource.labels.service_name='
-        '"okta-event-hook-dev-catch-up" AND httpRequest.status=(401 OR 403)) OR '
+        '"okta-event-hook-dev-catchup" AND httpRequest.status=(401 OR 403)) OR '
         '(resource.type="cloud_scheduler_job" AND resource.labels.job_id='
         '"okta-event-hook-dev-catch-up" AND severity>=ERROR)')
-    catch_up = stack.one("gcp:cloudfunctionsv2/function:Function", "catch-up-function")
+    catch_up = stack.one(SERVICE, "catch-up-function")
     job = stack.one("gcp:cloudscheduler/job:Job")
-    assert catch_up.inputs["name"] == job.inputs["name"] == "okta-event-hook-dev-catch-up"
+    assert (catch_up.inputs["name"], job.inputs["name"]) == (
+        "okta-event-hook-dev-catchup", "okta-event-hook-dev-catch-up")
 
 
 def test_a_catch_up_that_does_not_catch_up_is_an_absence_of_complete_passes(
@@ -363,7 +370,7 @@ def test_the_cursor_bucket_is_private_regional_and_emptied_on_destroy(stack):
 
 
 def test_only_the_catch_up_may_use_the_cursor_and_only_in_its_bucket(stack):
-    [member] = stack.by_type[BUCKET_MEMBER]
+    [member] = [m for m in stack.by_type[BUCKET_MEMBER] if m.name != "source-reader"]
     assert member.inputs == {"bucket": "catch-up-cursor-4f1c2e7",
                              "role": "roles/storage.objectUser",
                              "member": f"serviceAccount:{account('okta-event-hook-dev-catchup')}"}
@@ -375,9 +382,9 @@ def test_only_the_catch_up_may_use_the_cursor_and_only_in_its_bucket(stack):
 
 
 def test_the_function_keeps_its_cursor_in_that_bucket(stack):
-    service = stack.one(FUNCTION, "catch-up-function").inputs["serviceConfig"]
-    assert service["environmentVariables"]["OKTA_CATCH_UP_CURSOR"] == (
-        "gs://catch-up-cursor-4f1c2e7/okta-catch-up-cursor.json")
+    [container] = stack.one(SERVICE, "catch-up-function").inputs["template"]["containers"]
+    assert {"name": "OKTA_CATCH_UP_CURSOR",
+            "value": "gs://catch-up-cursor-4f1c2e7/okta-catch-up-cursor.json"} in container["envs"]
 
 
 def test_the_service_app_is_replaced_never_updated_in_place(stack):
@@ -387,11 +394,11 @@ def test_the_service_app_is_replaced_never_updated_in_place(stack):
 
 
 def test_the_schedule_may_live_in_another_region_than_the_functions(monkeypatch, tmp_path):
-    """Cloud Scheduler does not serve every region Cloud Functions does; a job may call a
+    """Cloud Scheduler does not serve every region Cloud Run does; a job may call a
     function anywhere."""
     stack = deploy(monkeypatch, tmp_path, catchUpSchedulerRegion="europe-west1")
     assert stack.one(JOB).inputs["region"] == "europe-west1"
-    assert stack.one(FUNCTION, "catch-up-function").inputs["location"] == "us-central1"
+    assert stack.one(SERVICE, "catch-up-function").inputs["location"] == "us-central1"
 
 
 def test_by_default_the_schedule_lives_in_the_stack_s_region(stack):

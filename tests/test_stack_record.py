@@ -22,7 +22,8 @@ QUERY = "gcp:logging/savedQuery:SavedQuery"
 DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
 TOPIC = "gcp:pubsub/topic:Topic"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
-SERVICES = 'resource.labels.service_name=("okta-event-hook-dev" OR "okta-event-hook-dev-catch-up")'
+SERVICES = ('resource.labels.service_name=("okta-event-hook-dev-hook" OR '
+            '"okta-event-hook-dev-catchup")')
 BUCKET_ID = "okta-event-hook-record-1764460800"
 BUCKET_PATH = f"projects/{GCP_PROJECT}/locations/global/buckets/{BUCKET_ID}"
 
@@ -324,8 +325,8 @@ def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_pa
     counts = {name: len(deploy(monkeypatch, tmp_path, **config).registrations)
               for name, config in (("defaults", {}), ("no catch-up", {"catchUp": False}),
                                    ("topic", {"deactivationTopic": True}))}
-    assert counts == {"defaults": 73, "no catch-up": 43, "topic": 77}
+    assert counts == {"defaults": 76, "no catch-up": 44, "topic": 80}
     deploying = (INFRA.parent / "docs" / "deploying.md").read_text()
-    assert "counts **73**" in deploying
-    assert "43 with `catchUp: false`, 77 with `deactivationTopic: true`" in deploying
-    assert "73 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
+    assert "counts **76**" in deploying
+    assert "44 with `catchUp: false`, 80 with `deactivationTopic: true`" in deploying
+    assert "76 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""Run the receiver locally exactly as Cloud Functions does: functions-framework on a free port.
+"""Run the receiver locally as Cloud Run's buildpack does: functions-framework on a free port.
 
 Its stdout (the structured log) goes to a file, so that a chatty receiver can never block on a full
 pipe and every line it wrote can be read back and parsed.

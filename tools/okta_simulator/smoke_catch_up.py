@@ -7,8 +7,8 @@ It asks gcloud (the operator's own credentials) to run the job, then reads Cloud
 first answer: the catch-up's pass line (it ran), its failure line (Okta or Cloud Storage refused
 it), Cloud Run refusing the scheduler's call (401, 403), or the job's own failed attempt.
 
-Usage: python -m okta_simulator.smoke_catch_up projects/P/locations/R/jobs/NAME
-(the stack's `catchUpSchedulerJob` output; the catch-up's service has the job's name).
+Usage: python -m okta_simulator.smoke_catch_up projects/P/locations/R/jobs/NAME SERVICE
+(the stack's `catchUpSchedulerJob` and `catchUpService` outputs).
 """
 
 import json
@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 WAIT_SECONDS, POLL_SECONDS = 240, 5
 
 
-def main(job: str) -> int:
+def main(job: str, service: str) -> int:
     try:
         _, project, _, region, _, name = job.split("/")
     except ValueError:
@@ -34,7 +34,8 @@ def main(job: str) -> int:
           flush=True)
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        read = gcloud("logging", "read", outcome_filter(name, started), "--project", project,
+        read = gcloud("logging", "read", outcome_filter(name, service, started), "--project",
+                      project,
                       "--order", "asc", "--limit", "20", "--format", "json")
         if read.returncode != 0:
             return say(f"gcloud could not read Cloud Logging: {last_line(read.stderr)}", 1)
@@ -47,10 +48,11 @@ def main(job: str) -> int:
                "its attempts in the console (Cloud Scheduler) and the catch-up's logs", 1)
 
 
-def outcome_filter(name: str, since: str) -> str:
-    """Cloud Logging's filter for what running the job can lead to, since `since`."""
+def outcome_filter(name: str, service: str, since: str) -> str:
+    """Cloud Logging's filter for what running the job `name` can lead to at the catch-up's
+    Cloud Run service `service`, since `since`."""
     return (f'timestamp>="{since}" AND ((resource.type="cloud_run_revision" AND '
-            f'resource.labels.service_name="{name}" AND (jsonPayload.action=('
+            f'resource.labels.service_name="{service}" AND (jsonPayload.action=('
             '"okta.catch_up.pass" OR "okta.catch_up.failed") OR httpRequest.status=(401 OR 403)'
             f')) OR (resource.type="cloud_scheduler_job" AND resource.labels.job_id="{name}" '
             "AND severity>=ERROR))")
@@ -95,4 +97,5 @@ def say(line: str, status: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]) if len(sys.argv) == 2 else say(__doc__.strip().splitlines()[-2], 2))
+    usage = __doc__.strip().splitlines()[-2]
+    sys.exit(main(*sys.argv[1:]) if len(sys.argv) == 3 else say(usage, 2))
