@@ -216,7 +216,7 @@ def _get_bool(config: pulumi.Config, key: str, default: bool) -> bool:
 
 
 def check(settings: StackSettings) -> None:
-    """Raise ConfigError naming the key for each value Okta or Cloud Functions would refuse."""
+    """Raise ConfigError naming the key for each value Okta or Cloud Run would refuse."""
     events = settings.events
     if (not isinstance(events, list) or not events
             or not all(isinstance(e, str) and e for e in events)):

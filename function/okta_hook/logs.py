@@ -1,6 +1,6 @@
 """Structured log lines in Cloud Logging's format: one JSON object per line on stdout.
 
-Cloud Functions (2nd gen) turns each stdout line that is a JSON object into a log entry, taking
+Cloud Run turns each stdout line that is a JSON object into a log entry, taking
 `severity` and `message` from it and keeping every other key in jsonPayload. json.dumps escapes
 newlines and control characters, so nothing a sender puts in a field can start a new entry.
 """

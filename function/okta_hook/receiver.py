@@ -2,8 +2,8 @@
 
 Order matters: method, then credential (an unauthenticated body is never read), then size, then
 shape. The sender's mistakes are 4xx, which Okta never retries; only our own faults are 5xx, which
-Okta retries once. All work is done before the answer, because Cloud Functions throttles the CPU
-once a response is sent.
+Okta retries once. All work is done before the answer, because Cloud Run throttles the CPU once a
+response is sent (the services are deployed with CPU allocated only during requests).
 """
 
 from starlette.responses import JSONResponse, Response
