@@ -863,3 +863,43 @@ def test_the_hook_imports_none_of_the_catch_up_s_libraries():
                           env={"OKTA_HOOK_SECRET": "Basic abc", "PATH": ""}, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"  # after the hook's own log line
+
+
+# --- odd events never stall a pass (Okta's word about hooks of any shape) ------------------------
+
+@pytest.mark.parametrize("event_type", ["event_hook.deactivated", "event_hook.deleted",
+                                        "event_hook.delivery"])
+@pytest.mark.parametrize("target", [42, True, "who1a2b3c4d5e6f7g8h9", [], None])
+def test_an_event_about_a_hook_of_any_shape_is_a_warning_and_the_pass_goes_on(
+        org, catch_up, event_type, target):
+    """Such an event stopped every pass (a TypeError, a 503, the page never passed): the
+    deactivation after it was never logged."""
+    odd = (org.record_failed_delivery(HOOK_ID, "okta-event-hook", "timeout")
+           if event_type == "event_hook.delivery"
+           else org.record_hook_change(event_type, HOOK_ID, "okta-event-hook"))
+    odd.update(target=target, published=minutes_ago(3))
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
+    status, summary = catch_up.run_pass()
+    assert status == 200 and summary["complete"] is True
+    assert (summary["usersLogged"], summary["hookStopped"], summary["deliveryFailures"]) == (
+        1, 0, 0)
+    [warning] = [r for r in catch_up.log_records() if r["severity"] == "WARNING"]
+    assert warning["message"] == (f"Skipped Okta's {event_type} event {odd['uuid']}, which names "
+                                  "no event hook: whether it concerns this stack's hook cannot be "
+                                  "told.")
+
+
+def test_a_hook_named_by_one_target_object_instead_of_a_list_still_counts(org, catch_up):
+    change = org.record_hook_change("event_hook.deactivated", HOOK_ID, "okta-event-hook")
+    change["target"] = change["target"][0]
+    status, summary = catch_up.run_pass()
+    assert (status, summary["hookStopped"]) == (200, 1)
+    assert len(lines(catch_up, "okta.event_hook.deactivated")) == 1
+
+
+def test_the_same_event_about_the_hook_twice_in_a_pass_is_one_line(org, catch_up):
+    change = org.record_hook_change("event_hook.deleted", HOOK_ID, "okta-event-hook")
+    org.add(dict(change))  # Okta's page holds it twice (same uuid)
+    status, summary = catch_up.run_pass()
+    assert (status, summary["eventsRead"], summary["hookStopped"]) == (200, 2, 1)
+    assert len(lines(catch_up, "okta.event_hook.deleted")) == 1

@@ -196,7 +196,9 @@ def test_a_cursor_that_cannot_be_followed_is_an_error_and_the_look_back(instance
     [error] = [r for r in log.records() if r["severity"] == "ERROR"]
     assert error["action"] == "okta.catch_up.cursor_unusable" and why in error["message"]
     assert error["message"].startswith("The catch-up's cursor cannot be followed: gs://")
-    assert error["message"].endswith(". This pass reads the look-back window instead.")
+    assert ". This pass reads the look-back window instead, from 20" in error["message"]
+    assert error["message"].endswith(": events published before then that no pass had read may "
+                                     "be missing.")
     assert error["cursor"] == f"gs://{storage.bucket}/{cursor_name}"
     assert "evil.example" not in json.dumps(summary)
     assert stored(storage, cursor_name)["next"].startswith(org.url)  # replaced by a good one
@@ -614,3 +616,82 @@ def test_a_pass_leaves_no_background_work_of_the_storage_client(make_catch_up, o
            "OKTA_CATCH_UP_CURSOR": "gs://nowhere/cursor.json", "OKTA_CATCH_UP_MAX_SECONDS": "2"}
     assert make_catch_up(**env).post("/").status_code == 503
     assert not [t for t in threading.enumerate() if "_fetch_background" in t.name]
+
+
+# --- a refused link or an odd time never skips a backlog or stalls ------------------------------
+
+@pytest.mark.parametrize("status", [400, 404, 408])
+def test_a_refused_stored_link_is_read_again_from_the_cursor_s_own_time(instance, org, log,
+                                                                       storage, cursor_name,
+                                                                       status):
+    """A cursor five hours behind and Okta refusing its link once: the pass used to read the
+    look-back window and move the cursor past the hours before it, for good."""
+    client = instance()
+    assert client.post("/").status_code == 200
+    cursor = stored(storage, cursor_name)
+    cursor["published"] = minutes_ago(300)
+    storage.write(cursor_name, json.dumps(cursor).encode())
+    logins = burst(org, 600, oldest_minutes=299)
+    org.fail_next(status)  # the stored link's first page (the token is cached)
+    summary = client.post("/").get_json()
+    assert (summary["startedFrom"], summary["since"], summary["complete"]) == (
+        "cursor", cursor["published"], True)
+    assert {r["login"] for r in deactivations(log.records())} == set(logins)
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["message"].startswith(f"Okta refused the stored cursor (HTTP {status}")
+    assert error["message"].endswith(f"; this pass reads again from the cursor's own time, "
+                                     f"{cursor['published']}, with a new polling request.")
+    assert stored(storage, cursor_name)["published"] >= cursor["published"]  # never backwards
+
+
+def test_a_refused_link_of_a_cursor_that_read_events_never_moves_it_backwards(instance, org,
+                                                                            log, storage,
+                                                                            cursor_name):
+    client = instance()
+    org.add(deactivation("Old One", "old@example.com", minutes=90),
+            deactivation("Last One", "last@example.com", minutes=10))
+    assert client.post("/").get_json()["usersLogged"] == 2
+    before = stored(storage, cursor_name)["published"]
+    org.fail_next(400)
+    summary = client.post("/").get_json()
+    assert (summary["startedFrom"], summary["since"]) == ("cursor", before)
+    assert summary["usersLogged"] <= 1  # at most the event at the cursor's own time, again
+    assert "Old One" not in {r.get("displayName") for r in deactivations(log.records()[2:])}
+    assert stored(storage, cursor_name)["published"] == before
+
+
+def test_a_refused_link_without_a_usable_time_says_which_events_may_be_missing(instance, org,
+                                                                             log, storage,
+                                                                             cursor_name):
+    client = instance()
+    assert client.post("/").status_code == 200  # nothing read yet: the cursor holds no time
+    saved = stored(storage, cursor_name)["saved"]
+    org.fail_next(400)
+    summary = client.post("/").get_json()
+    assert summary["startedFrom"] == "look-back"
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["message"].endswith(
+        f"this pass reads the look-back window instead: events published from the cursor's last "
+        f"write ({saved.replace('+00:00', 'Z')}) to {summary['since']} that no pass had read may "
+        "be missing.")
+
+
+@pytest.mark.parametrize("published", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                       "0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize("events_changed", [False, True])
+def test_a_cursor_time_at_the_calendar_s_edge_is_an_error_and_the_look_back(
+        instance, org, log, storage, cursor_name, published, events_changed):
+    """It raised OverflowError on every pass: a 503 forever, never the look-back."""
+    assert instance().post("/").status_code == 200
+    cursor = stored(storage, cursor_name)
+    cursor["published"] = published
+    if events_changed:
+        cursor["next"] = cursor["next"].replace("user.lifecycle.deactivate", "user.other.type")
+    storage.write(cursor_name, json.dumps(cursor).encode())
+    org.add(deactivation("Ann Lee", "ann@example.com"))
+    reply = instance().post("/")
+    assert reply.status_code == 200
+    assert (reply.get_json()["startedFrom"], reply.get_json()["usersLogged"]) == ("look-back", 1)
+    [error] = [r for r in log.records() if r["severity"] == "ERROR"]
+    assert error["action"] == "okta.catch_up.cursor_unusable"
+

@@ -44,6 +44,7 @@ WRITE_INTERVAL_SECONDS = 1.1
 class Stored(NamedTuple):
     next_url: str  # Okta's next link: where the next pass reads on
     published: str | None  # of the last event read before it
+    saved: str | None = None  # when the pass that wrote it did so (read back, never written)
 
 
 class CursorUnusable(Exception):
@@ -108,7 +109,9 @@ class StorageCursor:
         self._start(generation, _saved_at(document))
         if document is None:
             raise CursorUnusable(f"{self.location} does not hold a cursor")
-        stored = Stored(document.get("next"), document.get("published"))
+        saved = document.get("saved")
+        stored = Stored(document.get("next"), document.get("published"),
+                        saved if isinstance(saved, str) else None)
         if not isinstance(stored.next_url, str) or not isinstance(stored.published,
                                                                   (str, type(None))):
             raise CursorUnusable(f"{self.location} does not hold a cursor")

@@ -7,7 +7,8 @@ event_hook.delivery fires only for a failed delivery; event_hook.verified for ev
 attempt, its outcome saying whether it failed; event_hook.deactivated and event_hook.deleted when an
 admin (or the API) did so. Okta documents no target schema for most of them: the hook is the target
 whose id is the stack's hook (OKTA_EVENT_HOOK_ID), or else the first target of an EventHook-like
-type.
+type. An event of any shape is at worst a WARNING: one that stopped every pass would stall the
+catch-up on its page for good.
 """
 
 from okta_hook.events import text
@@ -30,8 +31,15 @@ ACTIONS = (DELIVERY_FAILED_ACTION, *(action for _, action in STOPPED.values()))
 
 def report(event: dict, fields: dict, hook_id: str | None) -> int:
     """The ERROR line for one of EVENT_TYPES about our hook (any hook when `hook_id` is None):
-    1 if written, 0 for another hook's event or a verification that succeeded."""
-    hook = _hook_target(event, hook_id)
+    1 if written, 0 for another hook's event, a verification that succeeded, or an event that
+    names no hook (a WARNING)."""
+    targets = _targets(event)
+    if not targets and hook_id is not None:
+        which = f"event {fields['uuid']}" if fields["uuid"] else "event"
+        log("WARNING", f"Skipped Okta's {fields['eventType']} {which}, which names no event "
+                       "hook: whether it concerns this stack's hook cannot be told.", **fields)
+        return 0
+    hook = _hook_target(targets, hook_id)
     if hook is None:
         return 0
     outcome = event.get("outcome") if isinstance(event.get("outcome"), dict) else {}
@@ -57,8 +65,15 @@ def report(event: dict, fields: dict, hook_id: str | None) -> int:
     return 1
 
 
-def _hook_target(event: dict, hook_id: str | None) -> dict | None:
-    targets = [t for t in event.get("target") or [] if isinstance(t, dict)]
+def _targets(event: dict) -> list:
+    """The event's targets that are objects: Okta sends a list; one object alone counts too."""
+    target = event.get("target")
+    if isinstance(target, dict):
+        target = [target]
+    return [t for t in target if isinstance(t, dict)] if isinstance(target, list) else []
+
+
+def _hook_target(targets: list, hook_id: str | None) -> dict | None:
     if hook_id is not None:
         return next((t for t in targets if t.get("id") == hook_id), None)
     return next((t for t in targets if "hook" in str(t.get("type", "")).lower()),

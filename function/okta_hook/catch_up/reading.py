@@ -6,9 +6,13 @@ Where a pass starts:
   cursor, so the scheduled passes still read everything from where the cursor stands;
 - the stored cursor: Okta's next link of the last page a pass finished;
 - no cursor yet (or none configured): a new polling request over the look-back window;
+- a stored link Okta refuses (any 4xx on its first page but the credentials'): an ERROR line, then
+  a new polling request from the cursor's own time (the last event it read), never from later,
+  so that nothing the link pointed at is skipped and the cursor never moves backwards;
 - a cursor that cannot be followed (unreadable, too large, another org's, not a link Okta gives a
-  polling reader, a time in the future, or any 4xx from Okta on its first page): an ERROR line,
-  then the look-back window. Nothing is doubled: every line is shown once in Cloud Logging.
+  polling reader, a time in the future or none usable): an ERROR line, then the look-back
+  window, saying from when to when events may be missing. Nothing is doubled: every line is
+  shown once in Cloud Logging.
 
 A pass is complete only at Okta's empty page with its next link. It stops otherwise at its page
 limit, its time limit, Okta's rate limit, a page without a next link, a next link it followed
@@ -21,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from okta_hook.catch_up import hook_events
 from okta_hook.catch_up.cursor import CursorUnusable, LostRace, Stored
-from okta_hook.catch_up.limits import LOGGING_OLDEST_DAYS
+from okta_hook.catch_up.limits import LOGGING_OLDEST_DAYS, MAX_BACKFILL_DAYS
 from okta_hook.catch_up.okta_http import Deadline, OktaRefused, OutOfTime
 from okta_hook.catch_up.okta_oauth import clip
 from okta_hook.catch_up.settings import CatchUpSettings
@@ -55,6 +59,8 @@ class Pass:
         self.stopped_by: str | None = None
         self.caught_up = False  # Okta's empty page was reached
         self.stored_url: str | None = None  # the next link the cursor holds
+        self.stored: Stored | None = None  # the cursor this pass started from
+        self.reported: set = set()  # uuids of Okta's events about the hook reported this pass
 
     def run(self) -> dict:
         """Read, write and move the cursor; the summary. Raises what ends the pass as a
@@ -78,18 +84,17 @@ class Pass:
         return self._report()
 
     def _read_from_start(self, url: str) -> None:
-        """Read from `url`; from the look-back window instead if Okta refuses a stored cursor's
-        first page for anything but the credentials (an ERROR line says so)."""
+        """Read from `url`. If Okta refuses a stored link's first page for anything but the
+        credentials, read again from the cursor's own time instead (an ERROR line says so)."""
         try:
             self._read_from(url)
         except OktaRefused as refusal:
-            if not (self.started_from == "cursor" and self.counts["pages"] == 0
-                    and not refusal.about_credentials and 400 <= refusal.status < 500):
+            if not (self.stored_url is not None and url == self.stored.next_url
+                    and self.counts["pages"] == 0 and not refusal.about_credentials
+                    and 400 <= refusal.status < 500):
                 raise
-            log("ERROR", f"Okta refused the stored cursor ({refusal}); this pass reads the "
-                         "look-back window instead.", action="okta.catch_up.cursor_unusable",
-                cursor=self.cursor.location)
-            self._read_from(self._window())
+            self.stored_url = None
+            self._read_from(self._read_again(f"Okta refused the stored cursor ({refusal})"))
 
     def summary(self) -> dict:
         return {"startedFrom": self.started_from, "since": self.since,
@@ -110,9 +115,12 @@ class Pass:
             return polling_url(self.settings.org_url, self.backfill_since, self.event_types)
         if stored is None:
             return self._window()
-        self.position = stored.published
+        self.position, self.stored = stored.published, stored
         if url_filter(stored.next_url) != event_type_filter(self.event_types):
-            since = parsed_time(stored.published) or self._window_start()
+            since = self._resume_time()
+            if since is None:
+                return self._read_again("The catch-up's event types changed since the cursor "
+                                        "was stored")
             log("WARNING", "The catch-up's event types changed since the cursor was stored; "
                            f"this pass reads them from {rfc3339(since)}.",
                 action="okta.catch_up.events_changed", cursor=self.cursor.location)
@@ -121,6 +129,33 @@ class Pass:
         self.started_from, self.since = "cursor", stored.published
         self.stored_url = stored.next_url
         return stored.next_url
+
+    def _resume_time(self) -> datetime | None:
+        """The stored cursor's own time (its last event's), no earlier than Okta keeps events;
+        None if it holds no usable one."""
+        moment = parsed_time(self.stored.published)
+        return None if moment is None else max(moment,
+                                                self.now - timedelta(days=MAX_BACKFILL_DAYS))
+
+    def _read_again(self, why: str) -> str:
+        """Where to read when the stored link cannot be followed as it is: a new polling request
+        from the cursor's own time, never from later; the look-back window only for a cursor
+        without a usable time, saying from when to when events may be missing."""
+        since = self._resume_time()
+        if since is not None:
+            log("ERROR", f"{why}; this pass reads again from the cursor's own time, "
+                         f"{rfc3339(since)}, with a new polling request.",
+                action="okta.catch_up.cursor_unusable", cursor=self.cursor.location)
+            self.started_from, self.since = "cursor", rfc3339(since)
+            return polling_url(self.settings.org_url, since, self.event_types)
+        url = self._window()
+        saved = parsed_time(self.stored.saved)
+        start = "the cursor's last write" + (f" ({rfc3339(saved)})" if saved else "")
+        log("ERROR", f"{why}, and the cursor holds no usable time to read again from; this pass "
+                     f"reads the look-back window instead: events published from {start} to "
+                     f"{self.since} that no pass had read may be missing.",
+            action="okta.catch_up.cursor_unusable", cursor=self.cursor.location)
+        return url
 
     def _stored(self) -> Stored | None:
         """The cursor to resume from; None when there is none, or none to follow (said why)."""
@@ -157,8 +192,9 @@ class Pass:
 
     def _cannot_follow(self, why: str) -> None:
         log("ERROR", f"The catch-up's cursor cannot be followed: {why}. This pass reads the "
-                     "look-back window instead.", action="okta.catch_up.cursor_unusable",
-            cursor=self.cursor.location)
+                     f"look-back window instead, from {rfc3339(self._window_start())}: events "
+                     "published before then that no pass had read may be missing.",
+            action="okta.catch_up.cursor_unusable", cursor=self.cursor.location)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -211,6 +247,9 @@ class Pass:
             if published < self.now - timedelta(days=LOGGING_OLDEST_DAYS):
                 self.counts["tooOldToStore"] += 1
         if fields["eventType"] in hook_events.EVENT_TYPES:
+            if fields["uuid"] is not None and fields["uuid"] in self.reported:
+                return  # Okta's page repeated it: one line, counted once
+            self.reported.add(fields["uuid"])
             reported = hook_events.report(event, fields, self.settings.event_hook_id)
             kind = "deliveryFailures" if fields["eventType"] == hook_events.DELIVERY_FAILED \
                 else "hookStopped"

@@ -72,15 +72,25 @@ def polling_link_problem(url: str, org_url: str, now: datetime) -> str | None:
     return None
 
 
+# Times outside these are nobody's System Log event or cursor, and near the calendar's edges a
+# time cannot be compared or moved without OverflowError ("0001-01-01T00:00:00+14:00").
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1,
+                                                                        tzinfo=timezone.utc)
+
+
 def parsed_time(value) -> datetime | None:
-    """An RFC 3339 time as an aware datetime; None if it is not one."""
+    """An RFC 3339 time as an aware datetime in UTC; None if it is not one, or not between
+    1970 and 9000."""
     if not isinstance(value, str):
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            return None
+        moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment if EARLIEST <= moment < LATEST else None
 
 
 def url_filter(url: str) -> str | None:
