@@ -95,3 +95,23 @@ def test_a_watchdog_that_fires_before_the_connection_shuts_it_once_handed_over()
         ours.settimeout(2)  # unshut, the read below would time out instead
         watchdog.watch(ours)
         assert ours.recv(4) == b""  # shut: the read ends at once, with nothing
+
+
+@pytest.mark.parametrize("chunk", [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"])
+def test_a_malformed_chunked_body_is_the_sender_s_error_not_a_traceback(org, app_key, chunk):
+    """A chunk size that is no number (or a chunk without its CRLF) escaped as gunicorn's
+    error: 500 and a traceback. It is a 400 with one line, and Okta is never asked."""
+    with LocalReceiver(env=env_for(org.url, app_key), target="okta_catch_up") as server:
+        host, port = server.url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk)
+            answer = b""
+            while piece := connection.recv(4096):  # the server closes after its answer
+                answer += piece
+        output = server.output()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body[body.index(b"{"):body.rindex(b"}") + 1]) == {
+        "error": "the request's body could not be read: malformed or cut short"}
+    assert "Traceback" not in output and org.requests == []

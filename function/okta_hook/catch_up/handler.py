@@ -86,8 +86,14 @@ class CatchUp:
 def backfill_since(request) -> datetime | None:
     """None for an empty body (one pass); the time of {"since": ...}; RequestRejected otherwise."""
     # A declared length is refused unread; any other body (chunked too) is read no further.
-    if ((request.content_length or 0) > MAX_BODY_BYTES
-            or len(body := request.stream.read(MAX_BODY_BYTES + 1)) > MAX_BODY_BYTES):
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+    except Exception:  # the server's parser refused the framing (gunicorn's InvalidChunkSize...)
+        raise RequestRejected(400, "the request's body could not be read: malformed or cut "
+                                   "short") from None
+    if len(body) > MAX_BODY_BYTES:
         raise RequestRejected(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not body.strip():
         return None
