@@ -10,12 +10,13 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
 
-from helpers import CLIENT_ID, deactivation, deactivations, env_for, minutes_ago, pinned_insert_id
+from helpers import CLIENT_ID, deactivation, env_for, minutes_ago, pinned_insert_id
 from okta_simulator import payloads
 from okta_simulator.fake_org import FakeOktaOrg, new_app_key, pem_of
 from okta_simulator.local_receiver import REPO, SOURCE, LocalReceiver, free_port
@@ -838,14 +839,63 @@ def test_a_failure_of_the_pass_itself_is_a_503_naming_only_its_type(make_catch_u
     [error] = [r for r in log.records() if r["severity"] == "ERROR"]
     assert error["action"] == "okta.catch_up.failed" and "details" not in error["message"]
 
-def test_other_configured_event_types_are_read_but_not_logged_as_deactivations(
-        make_catch_up, log, org, app_key):
-    org.add({**payloads.system_log_event("user.session.start", []), "published": minutes_ago(2)})
+def test_configured_event_types_no_handler_acts_on_are_not_asked_for(make_catch_up, log, org,
+                                                                    app_key):
+    """4,000 sign-ins a quarter hour subscribed beside the deactivations made every pass end
+    incomplete, the backlog of deactivations growing, on Okta's org-wide rate limit."""
+    sessions = [{**payloads.system_log_event("user.session.start", []),
+                 "published": minutes_ago(3 - i / 2000)} for i in range(3000)]
+    org.add(*sessions, deactivation("Ann Lee", "ann@example.com", minutes=1))
     client = make_catch_up(**env_for(
-        org.url, app_key, OKTA_CATCH_UP_EVENTS="user.lifecycle.deactivate,user.session.start"))
+        org.url, app_key, OKTA_CATCH_UP_EVENTS="user.lifecycle.deactivate,user.session.start",
+        OKTA_CATCH_UP_MAX_PAGES="2"))
     summary = client.post("/").get_json()
-    assert summary["eventsRead"] == 1 and summary["usersLogged"] == 0
-    assert deactivations(log.records()) == []
+    assert (summary["eventsRead"], summary["usersLogged"], summary["complete"]) == (1, 1, True)
+    [(_, path, _)] = [r for r in org.api_requests() if "/api/v1/logs" in r[1]][:1]
+    assert "user.session.start" not in urllib.parse.unquote_plus(path)
+
+
+def test_three_hundred_subscribed_types_of_long_names_do_not_make_a_url_okta_refuses(
+        make_catch_up, org, app_key):
+    """Asking for every subscribed type made a first page of 17,985 characters: 414 on every
+    pass. Only what a handler acts on is asked for, whatever the hook subscribes to."""
+    subscribed = ["user.lifecycle.deactivate",
+                  *(f"app.user_management.push_profile_update.type_{i:03d}" for i in range(299))]
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=1))
+    client = make_catch_up(**env_for(org.url, app_key, OKTA_CATCH_UP_EVENTS=",".join(subscribed)))
+    reply = client.post("/")
+    assert reply.status_code == 200
+    assert (reply.get_json()["usersLogged"], reply.get_json()["complete"]) == (1, True)
+
+
+def test_the_polling_url_is_bounded_and_a_list_past_it_is_a_misconfiguration(monkeypatch):
+    """Okta documents no URL limit; many front ends refuse past 8 KiB (a 414 on every pass, or on
+    Okta's own next link mid-read). A handled-type list past the bound is refused, naming it."""
+    from okta_hook import events
+    from okta_hook.catch_up.limits import MAX_POLLING_URL_CHARS
+    from okta_hook.catch_up.settings import CatchUpSettings
+    from okta_hook.catch_up.system_log import polling_url
+
+    types = [f"custom.handled.event_type_number_{i:04d}" for i in range(400)]
+    monkeypatch.setattr(events, "HANDLERS", {**events.HANDLERS, **dict.fromkeys(types, None)})
+    from okta_hook.catch_up import settings as catch_up_settings
+    monkeypatch.setattr(catch_up_settings, "HANDLERS", events.HANDLERS)
+    org_url = "https://dev-123456.okta.com"
+
+    def length(count: int) -> int:
+        chosen = catch_up_settings.read_types(types[:count])
+        return len(polling_url(org_url, datetime.now(timezone.utc), chosen))
+
+    fits = max(n for n in range(len(types)) if length(n) <= MAX_POLLING_URL_CHARS)
+    for count, refused in ((fits, False), (fits + 1, True)):
+        settings = CatchUpSettings.from_environ({"OKTA_ORG_URL": org_url, "OKTA_CLIENT_ID": "x",
+                                                 "OKTA_CATCH_UP_EVENTS": ",".join(types[:count])})
+        said = [p for p in settings.problems if p.startswith("OKTA_CATCH_UP_EVENTS")]
+        assert bool(said) is refused, count
+    assert 100 < fits < 200  # about 140 types of 40 characters
+    assert said == [f"OKTA_CATCH_UP_EVENTS asks for event types whose polling URL would be "
+                    f"{length(fits + 1)} characters, more than the {MAX_POLLING_URL_CHARS} a pass "
+                    "may send: list fewer of the types a handler acts on"]
 
 
 # --- the hook stays light -----------------------------------------------------------------------

@@ -17,3 +17,7 @@ MAX_LOOKBACK_MINUTES = LOGGING_OLDEST_DAYS * 24 * 60
 DEFAULT_MAX_SECONDS = 240
 # Runs of the schedule at least this far apart, so that one pass ends before the next begins.
 MIN_SCHEDULE_MINUTES = 5
+# The longest first-page URL of a polling request: Okta documents no limit, but many front ends
+# refuse a request line past 8 KiB, and Okta's next links add an `after` to the query, for which
+# 1 KiB is left. About 140 event types of 40 characters fit.
+MAX_POLLING_URL_CHARS = 7 * 1024

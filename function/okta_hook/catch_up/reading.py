@@ -53,7 +53,7 @@ class Pass:
         self.started = time.monotonic()
         self.now = datetime.now(timezone.utc)
         self.counts = dict.fromkeys(COUNTS, 0)
-        self.event_types = list(dict.fromkeys([*settings.events, *hook_events.EVENT_TYPES]))
+        self.event_types = list(settings.read_types)
         self.started_from, self.since = None, None
         self.position: str | None = None  # `published` of the last event read (or stored)
         self.stopped_by: str | None = None

@@ -9,16 +9,20 @@ import ipaddress
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Mapping
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from okta_hook.catch_up import hook_events
 from okta_hook.catch_up.limits import (
     DEFAULT_LOOKBACK_MINUTES,
     DEFAULT_MAX_SECONDS,
     MAX_LOOKBACK_MINUTES,
+    MAX_POLLING_URL_CHARS,
 )
+from okta_hook.catch_up.system_log import polling_url
 from okta_hook.events import HANDLERS
 from okta_hook.settings import whole_number
 
@@ -46,6 +50,13 @@ class CatchUpSettings:
     cursor: tuple | None = None  # (bucket, object) of the cursor in Cloud Storage
     problems: tuple = ()
 
+    @property
+    def read_types(self) -> tuple:
+        """What a pass asks Okta for: the configured types a handler acts on, and Okta's events
+        about the hook. Reading the others would log nothing and spend Okta's org-wide System
+        Log rate limit, and a pass full of them would fall behind on the ones that matter."""
+        return read_types(self.events)
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "CatchUpSettings":
         problems: list[str] = []
@@ -62,12 +73,16 @@ class CatchUpSettings:
         elif not _OKTA_ID.fullmatch(client_id):
             problems.append("OKTA_CLIENT_ID must be letters, digits, '-' or '_'")
 
+        org_url = _org_url(environ.get("OKTA_ORG_URL", ""), problems)
+        events = _events(environ.get("OKTA_CATCH_UP_EVENTS"), problems)
+        if org_url and events:
+            _check_url_length(org_url, events, problems)
         return cls(
-            org_url=_org_url(environ.get("OKTA_ORG_URL", ""), problems),
+            org_url=org_url,
             client_id=client_id,
             private_key=_private_key(environ.get("OKTA_PRIVATE_KEY", ""), problems),
             private_key_id=optional_id("OKTA_PRIVATE_KEY_ID"),
-            events=_events(environ.get("OKTA_CATCH_UP_EVENTS"), problems),
+            events=events,
             lookback_minutes=_whole_number(environ, "OKTA_CATCH_UP_LOOKBACK_MINUTES",
                                            DEFAULT_LOOKBACK_MINUTES, 1, MAX_LOOKBACK_MINUTES,
                                            problems),
@@ -152,6 +167,21 @@ def _events(value: str | None, problems: list) -> tuple:
                         "e.g. user.lifecycle.deactivate")
         return ()
     return events
+
+
+def read_types(events) -> tuple:
+    return tuple(dict.fromkeys([*(e for e in events if e in HANDLERS),
+                                *hook_events.EVENT_TYPES]))
+
+
+def _check_url_length(org_url: str, events: tuple, problems: list) -> None:
+    """The polling URL for the types read must stay within MAX_POLLING_URL_CHARS: past it, a
+    front end may refuse every pass (414), or refuse Okta's own next link mid-read."""
+    length = len(polling_url(org_url, datetime.now(timezone.utc), read_types(events)))
+    if length > MAX_POLLING_URL_CHARS:
+        problems.append(f"OKTA_CATCH_UP_EVENTS asks for event types whose polling URL would be "
+                        f"{length} characters, more than the {MAX_POLLING_URL_CHARS} a pass "
+                        "may send: list fewer of the types a handler acts on")
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int, high: int,
