@@ -85,7 +85,7 @@ def test_a_chunked_backfill_body_is_refused_at_its_limit_not_read_whole(org, app
 def test_a_watchdog_that_fires_before_the_connection_shuts_it_once_handed_over():
     """The deadline can come while the connection is still being made: the socket it then gets
     is shut at once, so the exchange ends rather than waits."""
-    from okta_hook.catch_up.okta_http import _Watchdog
+    from okta_hook.catch_up.watched_http import _Watchdog
 
     watchdog = _Watchdog(0)
     while not watchdog.fired:

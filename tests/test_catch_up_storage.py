@@ -261,3 +261,27 @@ def test_a_pass_waits_at_most_a_second_for_its_last_write(instance, org, storage
     started = time.monotonic()
     assert instance().post("/").get_json()["usersLogged"] == 1
     assert time.monotonic() - started < 2.5
+
+
+# --- Cloud Storage within the pass's time ---------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [("GET", "/download/"), ("POST", "/upload/")])
+def test_a_trickling_storage_answer_ends_within_the_pass_s_time(instance, org, log, storage,
+                                                                cursor_name, method, path):
+    """An answer a byte every 0.25 s trips no socket timeout: a pass with a 10 s limit answered
+    after 140 s, and a trickled upload's answer did not end within 150 s. Now the pass's time
+    bounds every call; the write made as it runs out gets 5 s more."""
+    client = instance(OKTA_CATCH_UP_MAX_SECONDS="3")
+    assert client.post("/").status_code == 200  # a cursor to read
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
+    time.sleep(1.2)  # Cloud Storage's one write a second, from the last
+    storage.proxy.trickle_next(method, path, 0.25)
+    started = time.monotonic()
+    reply = client.post("/")
+    took = time.monotonic() - started
+    assert took < 3 + 5 + 6  # the limit, the final write's 5 s, and the client's retry's pause
+    assert reply.status_code == 503
+    [failed] = [r for r in lines(log, "ERROR") if r["action"] == "okta.catch_up.failed"]
+    verb = "read" if method == "GET" else "write"
+    assert f"Cloud Storage could not {verb} gs://{storage.bucket}/{cursor_name}: no whole " \
+           "answer within the pass's time" in failed["message"]

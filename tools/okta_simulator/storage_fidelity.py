@@ -57,6 +57,7 @@ class FidelityProxy:
         self.write_interval = write_interval
         self.requests: list[Exchange] = []
         self._drops: list[tuple[str, str]] = []  # (method, path prefix)
+        self._trickles: list[tuple[str, str, float]] = []  # (method, path prefix, s a byte)
         self._failures: list[int] = []  # statuses to answer, in order
         self._last_write: dict[tuple, float] = {}  # (bucket, object) -> monotonic time
         self._lock = threading.Lock()
@@ -76,6 +77,13 @@ class FidelityProxy:
         """Act on the next `method` request whose path starts with `path_prefix`, answer nothing."""
         with self._lock:
             self._drops.append((method, path_prefix))
+
+    def trickle_next(self, method: str, path_prefix: str, seconds_a_byte: float) -> None:
+        """Act on the next `method` request whose path starts with `path_prefix`, and send its
+        answer (status line and headers included) a byte at a time, `seconds_a_byte` apart: each
+        read of the client's gets something, so a socket timeout never fires."""
+        with self._lock:
+            self._trickles.append((method, path_prefix, seconds_a_byte))
 
     def fail_next(self, status: int, count: int = 1) -> None:
         """Answer the next `count` requests `status`, as Cloud Storage words such an answer."""
@@ -100,6 +108,14 @@ class FidelityProxy:
                     self._drops.remove(drop)
                     return True
         return False
+
+    def _take_trickle(self, method: str, path: str) -> float | None:
+        with self._lock:
+            for trickle in self._trickles:
+                if trickle[0] == method and path.startswith(trickle[1]):
+                    self._trickles.remove(trickle)
+                    return trickle[2]
+        return None
 
     def _take_failure(self) -> int | None:
         with self._lock:
@@ -190,7 +206,8 @@ def _handler_for(proxy: FidelityProxy):
                 self.close_connection = True  # the emulator acted; the client hears nothing
                 return
             proxy.requests.append(Exchange(self.command, self.path, status, arrived, name))
-            self._answer(status, answer_headers, with_generation_links(answer))
+            self._answer(status, answer_headers, with_generation_links(answer),
+                         proxy._take_trickle(self.command, self.path))
 
         def _error(self, status: int, message: str, reason: str) -> None:
             """Cloud Storage's JSON error document."""
@@ -199,15 +216,25 @@ def _handler_for(proxy: FidelityProxy):
                  "reason": reason}]}}).encode()
             self._answer(status, [("Content-Type", "application/json")], answer)
 
-        def _answer(self, status: int, headers, body: bytes) -> None:
+        def _answer(self, status: int, headers, body: bytes, trickle: float | None = None) -> None:
             self.send_response(status)
             for key, value in headers:
                 if key.lower() not in _HOP_BY_HOP:
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            if trickle is None:
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+                return
+            head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+            try:
+                for byte in head + body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(trickle)
+            except OSError:  # the client gave up
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

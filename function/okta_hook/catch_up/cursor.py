@@ -15,6 +15,9 @@ How it keeps to Cloud Storage's real behaviour (https://cloud.google.com/storage
   writes its position when a second has passed since its read or last write, and the last
   position when it ends (flush), after the rest of the second since the object was saved.
 - The object is read up to MAX_CURSOR_BYTES (a ranged read); a larger one is no cursor.
+- Every call ends within the pass's time, however Cloud Storage's bytes trickle in: the client's
+  connections are watched (watched_http.py); the last write, made as the time runs out, gets at
+  most FINAL_WRITE_SECONDS more.
 
 The object holds a position, not a record: losing it costs a re-read of the look-back window, never
 a line (each line is shown once in Cloud Logging). google-cloud-storage is imported on first use;
@@ -32,6 +35,7 @@ from typing import NamedTuple
 from okta_hook.catch_up.okta_http import Deadline
 from okta_hook.catch_up.okta_oauth import clip
 from okta_hook.catch_up.system_log import parsed_time
+from okta_hook.catch_up.watched_http import WatchedAdapter, watched
 from okta_hook.inputs import RequestRejected, load_json
 
 CONNECT_SECONDS, READ_SECONDS = 5, 30
@@ -39,6 +43,8 @@ MAX_CURSOR_BYTES = 64 * 1024  # a cursor is a link and a time: a few hundred byt
 # Cloud Storage: one write a second to the same object; a tenth more for the request's own time
 # and the writers' clocks (the object's `saved` time is the writer's).
 WRITE_INTERVAL_SECONDS = 1.1
+# What a call made after the pass's time is up may still take: the final write of the position.
+FINAL_WRITE_SECONDS = 5.0
 
 
 class Stored(NamedTuple):
@@ -142,14 +148,20 @@ class StorageCursor:
                            "saved": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            "pass": self._pass_id}).encode()
         blob = self._blob()
-        try:
-            blob.upload_from_string(data, content_type="application/json",
-                                    if_generation_match=self._generation, **_limits(deadline))
-            generation = blob.generation
-        except exceptions.PreconditionFailed:
+        with watched(_budget(deadline)) as watchdog:
+            try:
+                blob.upload_from_string(data, content_type="application/json",
+                                        if_generation_match=self._generation, **_limits(deadline))
+                generation = blob.generation
+            except exceptions.PreconditionFailed:
+                generation = None
+            except Exception as error:
+                raise StorageUnavailable(_describe(error, "write", self.location,
+                                                   watchdog.fired)) from None
+            if watchdog.fired:  # the answer was cut: whether the write held is not known
+                raise StorageUnavailable(_describe(None, "write", self.location, True))
+        if generation is None:
             generation = self._own_write(data, deadline)
-        except Exception as error:
-            raise StorageUnavailable(_describe(error, "write", self.location)) from None
         now = time.time()
         self._generation = generation
         self._earliest_write = self._next_checkpoint = now + WRITE_INTERVAL_SECONDS
@@ -168,17 +180,21 @@ class StorageCursor:
         from google.api_core import exceptions
 
         blob = self._blob()  # new: a Blob that has seen a generation would read only that one
-        try:
-            try:  # one byte past the cap: a ranged read, answered whole, never cut short
-                data = blob.download_as_bytes(start=0, end=MAX_CURSOR_BYTES, checksum=None,
-                                              **_limits(deadline))
-            except exceptions.RequestRangeNotSatisfiable:  # how a range of 0 bytes is answered
-                blob.reload(**_limits(deadline))  # for its generation
-                data = b""
-        except exceptions.NotFound:
-            return None, None
-        except Exception as error:
-            raise StorageUnavailable(_describe(error, "read", self.location)) from None
+        with watched(_budget(deadline)) as watchdog:
+            try:
+                try:  # one byte past the cap: a ranged read, answered whole, never cut short
+                    data = blob.download_as_bytes(start=0, end=MAX_CURSOR_BYTES, checksum=None,
+                                                  **_limits(deadline))
+                except exceptions.RequestRangeNotSatisfiable:  # a range of 0 bytes' answer
+                    blob.reload(**_limits(deadline))  # for its generation
+                    data = b""
+            except exceptions.NotFound:
+                return None, None
+            except Exception as error:
+                raise StorageUnavailable(_describe(error, "read", self.location,
+                                                   watchdog.fired)) from None
+            if watchdog.fired:  # what came before the cut is not the object
+                raise StorageUnavailable(_describe(None, "read", self.location, True))
         return (_TOO_LARGE if len(data) > MAX_CURSOR_BYTES else data), blob.generation
 
     def _blob(self):
@@ -193,6 +209,11 @@ class StorageCursor:
                 from google.cloud import storage
 
                 client = storage.Client()
+                # Its requests session (google-cloud-core's Client._http, an AuthorizedSession)
+                # makes every call; watched, each ends by the pass's time, as Okta's do.
+                adapter = WatchedAdapter()
+                client._http.mount("https://", adapter)
+                client._http.mount("http://", adapter)
             except Exception as error:  # no credentials, no project
                 raise StorageUnavailable(
                     f"no Cloud Storage client ({type(error).__name__}); on a workstation, set "
@@ -226,6 +247,12 @@ def _saved_at(document: dict | None) -> float | None:
     return moment.timestamp() if moment is not None else None
 
 
+def _budget(deadline: Deadline) -> float:
+    """How long a storage call may take: what is left of the pass, or FINAL_WRITE_SECONDS for
+    the write made as it runs out."""
+    return max(deadline.remaining(), FINAL_WRITE_SECONDS)
+
+
 def _limits(deadline: Deadline) -> dict:
     """Timeout and retry for one storage call: within the pass's time, and within 30 s."""
     from google.cloud.storage.retry import DEFAULT_RETRY
@@ -234,12 +261,16 @@ def _limits(deadline: Deadline) -> dict:
     return {"timeout": (CONNECT_SECONDS, seconds), "retry": DEFAULT_RETRY.with_timeout(seconds)}
 
 
-def _describe(error: Exception, verb: str, location: str) -> str:
+def _describe(error: Exception | None, verb: str, location: str,
+              out_of_time: bool = False) -> str:
     """What went wrong, with Cloud Storage's own words when it answered (they name the account
     and the permission it lacks, which is what an operator needs after a deploy), also when the
     client's retries gave up on it."""
     from google.api_core import exceptions
 
+    if out_of_time:
+        return (f"Cloud Storage could not {verb} {location}: no whole answer within the pass's "
+                "time")
     retried = isinstance(error, exceptions.RetryError)
     cause = error.cause if retried and error.cause is not None else error
     if getattr(cause, "response", None) is not None and getattr(cause, "code", None) is None:

@@ -1,9 +1,8 @@
 """HTTP to Okta for the catch-up: bounded in time and bytes, Okta's rate-limit rule, a few retries.
 
-- Every exchange ends by the pass's deadline, headers and body included: a watchdog shuts the
-  socket when the deadline comes, however slowly Okta's bytes trickle in (a socket timeout only
-  bounds each read). One read waits at most READ_SECONDS, so a stalled connection is retried
-  while the pass still has time.
+- Every exchange ends by the pass's deadline, headers and body included, however slowly Okta's
+  bytes trickle in (watched_http.py). One read waits at most READ_SECONDS, so a stalled
+  connection is retried while the pass still has time.
 - An answer larger than MAX_ANSWER_BYTES (after decompression) is no answer.
 - 429: wait until X-Rate-Limit-Reset (epoch seconds), as Okta's rate-limit guide says, then go on.
 - 5xx or no answer: retry with exponential backoff, then give up with OktaUnavailable.
@@ -11,17 +10,13 @@
 - Each attempt is built anew by the caller (a fresh client assertion or DPoP proof each time).
 """
 
-import socket
-import threading
 import time
 from typing import Callable, NamedTuple
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from okta_hook.catch_up.watched_http import WatchedAdapter, watched
 from okta_hook.inputs import RequestRejected, load_json
 
 USER_AGENT = "okta-event-hook-catch-up"
@@ -98,7 +93,7 @@ class OktaHttp:
     def __init__(self):
         self.session = requests.Session()  # kept across passes: one connection pool
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        adapter = _WatchedAdapter()
+        adapter = WatchedAdapter()
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.start_pass(Deadline(0))
@@ -144,25 +139,17 @@ class OktaHttp:
         remaining = self.deadline.remaining()
         if remaining <= 0:
             raise requests.Timeout("the pass's time was up before the request")
-        watchdog = _Watchdog(remaining)
-        _watching.watchdog = watchdog
-        try:
-            with self.session.request(method, url, headers=headers, data=data, stream=True,
-                                      allow_redirects=False,
-                                      timeout=(CONNECT_SECONDS, min(READ_SECONDS, remaining))
-                                      ) as response:
-                body = bytearray()
-                for chunk in response.iter_content(CHUNK_BYTES):
-                    body += chunk
-                    if len(body) > MAX_ANSWER_BYTES:
-                        raise _TooLarge
-                if watchdog.fired:  # what was read before the cut is not the whole answer
-                    raise requests.ConnectionError("cut at the pass's deadline")
-                return Answer(response.status_code, response.headers, bytes(body),
-                              response.links)
-        finally:
-            _watching.watchdog = None
-            watchdog.cancel()
+        with watched(remaining) as watchdog, self.session.request(
+                method, url, headers=headers, data=data, stream=True, allow_redirects=False,
+                timeout=(CONNECT_SECONDS, min(READ_SECONDS, remaining))) as response:
+            body = bytearray()
+            for chunk in response.iter_content(CHUNK_BYTES):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise _TooLarge
+            if watchdog.fired:  # what was read before the cut is not the whole answer
+                raise requests.ConnectionError("cut at the pass's deadline")
+            return Answer(response.status_code, response.headers, bytes(body), response.links)
 
 
 def _seconds_until_reset(answer: Answer) -> float:
@@ -176,86 +163,3 @@ def _seconds_until_reset(answer: Answer) -> float:
 class _TooLarge(Exception):
     pass
 
-
-class _Watchdog:
-    """Shuts the socket of the exchange under way when the deadline comes.
-
-    It holds the socket itself: for an answer that closes its connection (HTTP/1.0, `Connection:
-    close`), http.client hands the socket to the response and sets the connection's `sock` to
-    None once the headers are read, so the connection no longer knows what to shut.
-    """
-
-    def __init__(self, seconds: float):
-        self._sock = None
-        self._lock = threading.Lock()
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._cut)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock) -> None:
-        with self._lock:
-            self._sock = sock
-            if self.fired:  # the deadline came while the connection was being made
-                _shut(sock)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def _cut(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._sock is not None:
-                _shut(self._sock)
-
-
-def _shut(sock) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; close() would not
-    except OSError:
-        pass
-
-
-# The watchdog of the exchange this thread is making: a pass runs in one thread.
-_watching = threading.local()
-
-
-class _Watched:
-    """A urllib3 connection that hands its socket to the current watchdog once it is connected,
-    before anything is read, so the deadline covers the status line, headers and body of every
-    answer, however it is framed."""
-
-    def connect(self):
-        super().connect()
-        watchdog = getattr(_watching, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(self.sock)
-
-    def request(self, *args, **kwargs):
-        watchdog = getattr(_watching, "watchdog", None)
-        if watchdog is not None and self.sock is not None:  # a kept-alive connection
-            watchdog.watch(self.sock)
-        return super().request(*args, **kwargs)
-
-
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
-                                                   "https": _WatchedHTTPSPool}
