@@ -134,7 +134,8 @@ def test_two_concurrent_passes_cannot_both_move_the_cursor(instance, org, log, s
     assert len(lost) == 1 and len(answers) == 2
     [line] = [r for r in log.records() if r.get("stoppedBy")]
     assert line["severity"] == "WARNING"
-    assert line["stoppedBy"].startswith("a newer cursor (another pass moved gs://")
+    assert line["stoppedBy"].startswith("a cursor this pass no longer holds (another pass moved "
+                                        "gs://")
     assert stored(storage, cursor_name)["published"] == org.events[-1]["published"]
 
 

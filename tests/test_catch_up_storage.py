@@ -8,6 +8,7 @@ object, and answers that can be lost or fail.
 
 import gc
 import json
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +19,7 @@ import pytest
 
 from helpers import burst, deactivation, deactivations, stored
 from okta_simulator import payloads
+from okta_simulator.cloud_storage import EMULATOR_VARIABLE
 
 
 def lines(log, severity: str) -> list[dict]:
@@ -270,7 +272,8 @@ def test_a_trickling_storage_answer_ends_within_the_pass_s_time(instance, org, l
                                                                 cursor_name, method, path):
     """An answer a byte every 0.25 s trips no socket timeout: a pass with a 10 s limit answered
     after 140 s, and a trickled upload's answer did not end within 150 s. Now the pass's time
-    bounds every call; the write made as it runs out gets 5 s more."""
+    bounds every call; the write made as it runs out gets 5 s more. A cut read is no cursor (the
+    pass fails, the scheduler retries); a cut write is read back, and kept, since it landed."""
     client = instance(OKTA_CATCH_UP_MAX_SECONDS="3")
     assert client.post("/").status_code == 200  # a cursor to read
     org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
@@ -280,8 +283,75 @@ def test_a_trickling_storage_answer_ends_within_the_pass_s_time(instance, org, l
     reply = client.post("/")
     took = time.monotonic() - started
     assert took < 3 + 5 + 6  # the limit, the final write's 5 s, and the client's retry's pause
+    if method == "POST":
+        assert (reply.status_code, reply.get_json()["complete"]) == (200, True)
+        assert stored(storage, cursor_name)["published"] == reply.get_json()["readTo"]
+        return
     assert reply.status_code == 503
     [failed] = [r for r in lines(log, "ERROR") if r["action"] == "okta.catch_up.failed"]
-    verb = "read" if method == "GET" else "write"
-    assert f"Cloud Storage could not {verb} gs://{storage.bucket}/{cursor_name}: no whole " \
+    assert f"Cloud Storage could not read gs://{storage.bucket}/{cursor_name}: no whole " \
            "answer within the pass's time" in failed["message"]
+
+
+# --- the summary says where the cursor stands -----------------------------------------------------
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_final_write_refused_for_good_is_no_complete_pass(instance, org, log, storage,
+                                                            cursor_name, status):
+    """It answered 503 with `complete: true` and `behindSeconds: 0`: the object still held the
+    old position, so the summary was not true."""
+    client = instance(OKTA_CATCH_UP_MAX_SECONDS="4")
+    assert client.post("/").status_code == 200
+    before = stored(storage, cursor_name)
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
+    time.sleep(1.2)
+    storage.proxy.fail_next(status, 99, "POST", "/upload/")
+    reply = client.post("/")
+    storage.proxy.stop_failing()
+    assert reply.status_code == 503 and reply.get_json()["complete"] is False
+    assert reply.get_json()["behindSeconds"] > 0
+    assert stored(storage, cursor_name) == before
+
+
+def test_a_cursor_deleted_during_the_pass_is_said_so(instance, org, log, storage, cursor_name):
+    """A 412 on the last write with no other pass about was reported as 'a newer cursor (another
+    pass moved ...)'."""
+    client = instance()
+    assert client.post("/").status_code == 200
+    org.add(deactivation("Ann Lee", "ann@example.com", minutes=2))
+    org.page_delay = 1.0
+    time.sleep(1.2)
+    def reads() -> int:
+        return len([r for r in org.api_requests() if "/api/v1/logs" in r[1]])
+
+    before, answers = reads(), []
+    running = threading.Thread(target=lambda: answers.append(client.post("/").get_json()))
+    running.start()
+    while reads() == before:  # this pass's first page asked for: its cursor read already
+        time.sleep(0.01)
+    storage.delete(cursor_name)  # read already; Okta's page not answered yet
+    running.join(30)
+    assert answers[0]["complete"] is False
+    [line] = [r for r in lines(log, "WARNING") if r.get("action") == "okta.catch_up.pass"]
+    assert line["stoppedBy"] == (f"a cursor this pass no longer holds (gs://{storage.bucket}/"
+                                 f"{cursor_name} was deleted during the pass); the next pass goes "
+                                 "on from what the object holds")
+
+
+def test_a_write_whose_answer_came_too_late_is_kept_when_it_landed(storage, cursor_name,
+                                                                 monkeypatch):
+    """Made as the pass's time runs out, a write whose answer is lost has no time for the
+    client's retry to meet it: it was reported as 'the cursor could not be kept' though the
+    object held it."""
+    from okta_hook.catch_up.cursor import StorageCursor, Stored
+    from okta_hook.catch_up.okta_http import Deadline
+
+    monkeypatch.setenv(EMULATOR_VARIABLE, storage.url)
+    cursor = StorageCursor(storage.bucket, cursor_name)
+    assert cursor.read(Deadline(30)) is None
+    storage.proxy.drop_next("POST", "/upload/")
+    position = Stored("https://a/api/v1/logs?after=1", "2026-11-30T00:00:01Z")
+    cursor.advance(position, Deadline(0))  # the pass's time is up: the last write
+    cursor.flush(Deadline(0))
+    assert stored(storage, cursor_name)["next"] == position.next_url
+    assert [w.status for w in storage.proxy.writes(cursor_name)][0] is None  # the lost answer

@@ -58,7 +58,7 @@ class FidelityProxy:
         self.requests: list[Exchange] = []
         self._drops: list[tuple[str, str]] = []  # (method, path prefix)
         self._trickles: list[tuple[str, str, float]] = []  # (method, path prefix, s a byte)
-        self._failures: list[int] = []  # statuses to answer, in order
+        self._failures: list[tuple] = []  # (status, method or None, path prefix), in order
         self._last_write: dict[tuple, float] = {}  # (bucket, object) -> monotonic time
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -85,10 +85,12 @@ class FidelityProxy:
         with self._lock:
             self._trickles.append((method, path_prefix, seconds_a_byte))
 
-    def fail_next(self, status: int, count: int = 1) -> None:
-        """Answer the next `count` requests `status`, as Cloud Storage words such an answer."""
+    def fail_next(self, status: int, count: int = 1, method: str | None = None,
+                  path_prefix: str = "") -> None:
+        """Answer the next `count` requests `status` (of `method` whose path starts with
+        `path_prefix`, when given), as Cloud Storage words such an answer."""
         with self._lock:
-            self._failures += [status] * count
+            self._failures += [(status, method, path_prefix)] * count
 
     def stop_failing(self) -> None:
         with self._lock:
@@ -117,9 +119,14 @@ class FidelityProxy:
                     return trickle[2]
         return None
 
-    def _take_failure(self) -> int | None:
+    def _take_failure(self, method: str, path: str) -> int | None:
         with self._lock:
-            return self._failures.pop(0) if self._failures else None
+            for failure in self._failures:
+                status, wanted, prefix = failure
+                if wanted in (None, method) and path.startswith(prefix):
+                    self._failures.remove(failure)
+                    return status
+        return None
 
     def _too_soon(self, key: tuple) -> bool:
         with self._lock:
@@ -189,7 +196,7 @@ def _handler_for(proxy: FidelityProxy):
             body = self.rfile.read(length)
             written = written_object(self.command, self.path, body)
             name = written[1] if written else None
-            failure = proxy._take_failure()
+            failure = proxy._take_failure(self.command, self.path)
             if failure is not None:
                 proxy.requests.append(Exchange(self.command, self.path, failure, arrived, name))
                 return self._error(failure, http.HTTPStatus(failure).phrase, "backendError")

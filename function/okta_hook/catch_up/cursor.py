@@ -62,7 +62,8 @@ class StorageUnavailable(Exception):
 
 
 class LostRace(Exception):
-    """Another pass moved the cursor since this one read it."""
+    """The object is no longer what this pass read or wrote: another pass moved it, or it was
+    deleted or rewritten meanwhile. The message says which."""
 
 
 class NoCursor:
@@ -148,19 +149,24 @@ class StorageCursor:
                            "saved": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            "pass": self._pass_id}).encode()
         blob = self._blob()
+        generation, failure = None, None
         with watched(_budget(deadline)) as watchdog:
             try:
                 blob.upload_from_string(data, content_type="application/json",
                                         if_generation_match=self._generation, **_limits(deadline))
                 generation = blob.generation
             except exceptions.PreconditionFailed:
-                generation = None
+                pass
             except Exception as error:
-                raise StorageUnavailable(_describe(error, "write", self.location,
-                                                   watchdog.fired)) from None
-            if watchdog.fired:  # the answer was cut: whether the write held is not known
-                raise StorageUnavailable(_describe(None, "write", self.location, True))
-        if generation is None:
+                failure = StorageUnavailable(_describe(error, "write", self.location,
+                                                       watchdog.fired))
+            if watchdog.fired and failure is None:  # a cut answer: whether it held is not known
+                failure = StorageUnavailable(_describe(None, "write", self.location, True))
+        if failure is not None:
+            generation = self._landed(data, deadline)
+            if generation is None:
+                raise failure
+        elif generation is None:
             generation = self._own_write(data, deadline)
         now = time.time()
         self._generation = generation
@@ -168,11 +174,26 @@ class StorageCursor:
 
     def _own_write(self, data: bytes, deadline: Deadline) -> int:
         """The generation of `data` if the object holds it (this pass's write, whose answer was
-        lost); LostRace if it holds anything else."""
+        lost); LostRace saying what the object holds instead."""
         live, generation = self._download(deadline)
-        if live != data:
+        if live == data:
+            return generation
+        if live is None:
+            raise LostRace(f"{self.location} was deleted during the pass")
+        document = _document(live) if live is not _TOO_LARGE else None
+        writer = document.get("pass") if document else None
+        if isinstance(writer, str) and writer != self._pass_id:
             raise LostRace(f"another pass moved {self.location}")
-        return generation
+        raise LostRace(f"{self.location} was rewritten during the pass, not by a pass")
+
+    def _landed(self, data: bytes, deadline: Deadline) -> int | None:
+        """The generation of `data` if the object holds it after all (a write whose answer was
+        lost, or came too late), else None."""
+        try:
+            live, generation = self._download(deadline)
+        except StorageUnavailable:
+            return None
+        return generation if live == data else None
 
     def _download(self, deadline: Deadline) -> tuple:
         """(bytes, generation) of the live object, (_TOO_LARGE, generation) past the cap, or

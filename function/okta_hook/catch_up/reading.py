@@ -16,8 +16,10 @@ Where a pass starts:
 
 A pass is complete only at Okta's empty page with its next link. It stops otherwise at its page
 limit, its time limit, Okta's rate limit, a page without a next link, a next link it followed
-already (a loop), or another pass's newer cursor (each a WARNING that names it, and the next pass
-goes on from the cursor). How far behind it is goes into its summary.
+already (a loop), or an object it no longer holds: another pass's newer cursor, or the object
+deleted or rewritten meanwhile (each a WARNING that names it; the next pass goes on from what the
+object holds). How far behind it is goes into its summary, and `complete` is true only when the
+position the object holds is the one the summary reports.
 """
 
 import time
@@ -77,11 +79,20 @@ class Pass:
                 self.stopped_by = (f"a next link followed already in this pass ({clip(loop.url)}):"
                                    " Okta's links loop, so this pass ends here")
             finally:  # the last position read is kept, however the pass ends
-                self.cursor.flush(http.deadline)
+                self._flush()
         except LostRace as race:  # also when this pass read to the end: its position is not kept
-            self.caught_up = False
-            self.stopped_by = f"a newer cursor ({race}); that pass goes on from there"
+            self.stopped_by = f"a cursor this pass no longer holds ({race}); the next pass " \
+                              "goes on from what the object holds"
         return self._report()
+
+    def _flush(self) -> None:
+        """Keep the last position read; a pass whose position is not where the object says is
+        not complete, however far it read."""
+        try:
+            self.cursor.flush(self.client.http.deadline)
+        except Exception:
+            self.caught_up = False
+            raise
 
     def _read_from_start(self, url: str) -> None:
         """Read from `url`. If Okta refuses a stored link's first page for anything but the
