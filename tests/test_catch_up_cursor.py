@@ -161,6 +161,29 @@ def test_a_stale_pass_cannot_move_the_cursor_back(storage, cursor_name):
     assert [status for status in statuses if status != 429] == [200, 412, 200]
 
 
+def test_the_last_write_waits_out_the_rest_of_cloud_storage_s_second(storage, cursor_name):
+    """A position kept back because the last write was under a second ago is written when the
+    pass ends, but not before the second is out: never a 429 from Cloud Storage's one write a
+    second, even when less than a second is left to wait."""
+    from okta_hook.catch_up.cursor import StorageCursor, Stored
+    from okta_hook.catch_up.okta_http import Deadline
+
+    cursor, deadline = StorageCursor(storage.bucket, cursor_name), Deadline(30)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(EMULATOR_VARIABLE, storage.url)
+        assert cursor.read(deadline) is None
+        time.sleep(1.2)  # a pass writes a second after its read at the soonest
+        cursor.advance(Stored("https://a/api/v1/logs?after=1", "2026-11-30T00:00:01Z"), deadline)
+        time.sleep(0.5)  # half of the second left: the next position is kept back
+        cursor.advance(Stored("https://a/api/v1/logs?after=2", "2026-11-30T00:00:02Z"), deadline)
+        assert len(storage.proxy.writes(cursor_name)) == 1
+        cursor.flush(deadline)
+    writes = storage.proxy.writes(cursor_name)
+    assert [w.status for w in writes] == [200, 200]
+    assert writes[1].at - writes[0].at >= 1.0
+    assert stored(storage, cursor_name)["next"] == "https://a/api/v1/logs?after=2"
+
+
 def test_one_instance_runs_one_pass_at_a_time(instance, org):
     burst(org, 1000)
     org.page_delay = 0.5
