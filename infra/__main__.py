@@ -44,10 +44,12 @@ pulumi.export("functionUrl", receiver.url)  # the hook's URI; `make smoke` sends
 pulumi.export("eventHookId", okta_hook.hook.id)  # Admin Console > Workflow > Event Hooks
 pulumi.export("hookSecretName", receiver.secret_name)  # Secret Manager secret with the header
 pulumi.export("deactivationLogQuery", log_query)  # paste into Logs Explorer (last 30 days)
-pulumi.export("deactivationLogCommand", pulumi.Output.format(  # the whole record
+# The whole record: gcloud reads one day back unless told (--freshness, default 1d), and each
+# line is dated by its event.
+pulumi.export("deactivationLogCommand", pulumi.Output.format(
     "gcloud logging read '{0}' --project {1} --bucket {2} --location {3} --view _AllLogs "
-    "--limit 50 --format '{4}'", log_query, settings.project, record.bucket.bucket_id,
-    record.bucket.location, RECORD_TABLE))
+    "--freshness {4}d --limit 50 --format '{5}'", log_query, settings.project,
+    record.bucket.bucket_id, record.bucket.location, settings.retention_days, RECORD_TABLE))
 pulumi.export("recordBucket", record.bucket.id)  # Logging > Logs Storage
 pulumi.export("deactivationsQuery", record.query.name)  # Logging > Log Analytics > Saved
 pulumi.export("dashboardUrl", dashboard.dashboard.id.apply(

@@ -103,18 +103,25 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
                   "Deleted: `pulumi up` creates and verifies it again. Verification failed: "
                   "check the receiver answers (`make smoke`), then `pulumi up`."),
             Alert("catch-up-not-called", f"{fn}: Cloud Scheduler cannot call the catch-up",
+                  # Only Cloud Scheduler's own calls (its HTTP target sends this User-Agent:
+                  # https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#HttpTarget):
+                  # a scan of the URL, or an operator's backfill without run.invoker, pages no
+                  # one; and only attempts refused, not the catch-up's own 5xx, which the
+                  # receiver-errors alert reports.
                   pulumi.Output.format(
                       '(resource.type="cloud_run_revision" AND '
                       'resource.labels.service_name="{0}" AND '
-                      "httpRequest.status=(401 OR 403)) OR "
+                      "httpRequest.status=(401 OR 403) AND "
+                      'httpRequest.userAgent:"Google-Cloud-Scheduler") OR '
                       '(resource.type="cloud_scheduler_job" AND '
-                      'resource.labels.job_id="{1}" AND severity>=ERROR)',
+                      'resource.labels.job_id="{1}" AND '
+                      'jsonPayload.status=("UNAUTHENTICATED" OR "PERMISSION_DENIED"))',
                       watched_names.catch_up_service, watched_names.catch_up_job),
                   "Cloud Run refused Cloud Scheduler's call to the catch-up (401: the OIDC "
                   "token's audience or signature; 403: the scheduler's account may not invoke "
-                  "it), or the Scheduler job logged a failed attempt. The function itself then "
-                  "writes nothing, and an absence alert cannot fire for a metric that never had "
-                  "a point, so this one watches the callers' side.\n\n"
+                  "it), or the Scheduler job logged an attempt refused so. The function itself "
+                  "then writes nothing, and an absence alert cannot fire for a metric that never "
+                  "had a point, so this one watches the callers' side.\n\n"
                   "**What to do:** read the entry: a 403 wants `roles/run.invoker` for the "
                   "scheduler's account on the catch-up service (`pulumi up` restores it), a 401 "
                   "an audience equal to the service's URL. `gcloud scheduler jobs run "

@@ -640,12 +640,51 @@ sys.exit(1)
 JOB = "projects/test-project/locations/us-central1/jobs/okta-event-hook-dev-catch-up"
 
 
+@pytest.mark.parametrize("entry, said", [
+    ({"resource": {"type": "cloud_scheduler_job"}, "severity": "ERROR",
+      "jsonPayload": {"status": "PERMISSION_DENIED"}},
+     "catch-up NOT CALLED: the Scheduler job's attempt was refused (PERMISSION_DENIED)"),
+    ({"resource": {"type": "cloud_scheduler_job"}, "severity": "ERROR",
+      "jsonPayload": {"status": "UNAUTHENTICATED"}},
+     "catch-up NOT CALLED: the Scheduler job's attempt was refused (UNAUTHENTICATED)"),
+    # The catch-up's own 500 or a deadline: it was called; its failure is its own.
+    ({"resource": {"type": "cloud_scheduler_job"}, "severity": "ERROR",
+      "jsonPayload": {"status": "INTERNAL"}},
+     "catch-up FAILED: the Scheduler job's attempt ended INTERNAL, and the catch-up logged no "
+     "outcome: see its logs"),
+    ({"resource": {"type": "cloud_scheduler_job"}, "severity": "ERROR",
+      "jsonPayload": {"status": "DEADLINE_EXCEEDED"}},
+     "catch-up FAILED: the Scheduler job's attempt ended DEADLINE_EXCEEDED, and the catch-up "
+     "logged no outcome: see its logs"),
+    ({"resource": {"type": "cloud_run_revision"}, "httpRequest": {"status": 200}}, None),
+])
+def test_make_smoke_tells_a_refused_attempt_from_the_catch_up_s_own_failure(entry, said):
+    from okta_simulator.smoke_catch_up import judge
+
+    assert (judge(entry) or (None,))[0] == said
+
+
+def test_make_smoke_waits_for_the_whole_attempt_and_counts_only_the_scheduler_s_refusals():
+    from okta_simulator import smoke_catch_up
+
+    assert smoke_catch_up.WAIT_SECONDS > 320  # the job's attempt deadline (infra/gcp_catch_up.py)
+    sys.path.insert(0, str(REPO / "infra"))
+    try:
+        from gcp_catch_up import ATTEMPT_DEADLINE
+    finally:
+        sys.path.remove(str(REPO / "infra"))
+    assert smoke_catch_up.ATTEMPT_DEADLINE_SECONDS == int(ATTEMPT_DEADLINE.rstrip("s"))
+    assert 'httpRequest.userAgent:"Google-Cloud-Scheduler"' in smoke_catch_up.outcome_filter(
+        "job", "service", "2026-12-06T00:00:00Z")
+
+
 @pytest.mark.parametrize("case, status, line", [
     ("works", 0, "smoke catch-up OK: caught up: 1 event(s) read, 1 user line(s)"),
     ("wrong key", 1, "smoke catch-up FAILED: System Log catch-up pass failed: Okta refused the "
                      "catch-up's credentials: Okta refused an access token: HTTP 401"),
     ("not invoker", 1, "smoke catch-up NOT CALLED: Cloud Run answered the scheduler 403: the "
-                       "scheduler's account needs roles/run.invoker on the service (pulumi up)"),
+                       "scheduler's account may not invoke the service (roles/run.invoker: "
+                       "pulumi up)"),
 ])
 def test_make_smoke_runs_the_catch_up_once_and_says_what_came_of_it(tmp_path, receiver, case,
                                                                    status, line):

@@ -232,13 +232,16 @@ def test_the_stack_watches_every_line_the_catch_up_writes_of_okta_s_word_about_t
 def test_a_catch_up_cloud_scheduler_cannot_call_is_watched_from_the_callers_side(stack):
     """Refused at Cloud Run's door (401/403), the function writes nothing, and an absence
     condition never fires for a metric that never had a point: the refusals and the Scheduler
-    job's own failed attempts are watched instead."""
+    job's own refused attempts are watched instead; a stranger's 401 at the guessable URL, and
+    the catch-up's own 5xx (another alert's), are not."""
     [condition] = policies(stack)["catch-up-not-called"]["conditions"]
     assert condition["conditionMatchedLog"]["filter"] == (
         '(resource.type="cloud_run_revision" AND resource.labels.service_name='
-        '"okta-event-hook-dev-catchup" AND httpRequest.status=(401 OR 403)) OR '
+        '"okta-event-hook-dev-catchup" AND httpRequest.status=(401 OR 403) AND '
+        'httpRequest.userAgent:"Google-Cloud-Scheduler") OR '
         '(resource.type="cloud_scheduler_job" AND resource.labels.job_id='
-        '"okta-event-hook-dev-catch-up" AND severity>=ERROR)')
+        '"okta-event-hook-dev-catch-up" AND jsonPayload.status=("UNAUTHENTICATED" OR '
+        '"PERMISSION_DENIED"))')
     catch_up = stack.one(SERVICE, "catch-up-function")
     job = stack.one("gcp:cloudscheduler/job:Job")
     assert (catch_up.inputs["name"], job.inputs["name"]) == (

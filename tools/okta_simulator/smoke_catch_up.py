@@ -17,7 +17,13 @@ import sys
 import time
 from datetime import datetime, timezone
 
-WAIT_SECONDS, POLL_SECONDS = 240, 5
+# Cloud Scheduler logs an attempt's outcome when it ends, at most the job's attempt deadline
+# (infra/gcp_catch_up.py, 320 s) after it starts; then Cloud Logging's ingestion, usually seconds.
+ATTEMPT_DEADLINE_SECONDS, INGESTION_SECONDS = 320, 60
+WAIT_SECONDS, POLL_SECONDS = ATTEMPT_DEADLINE_SECONDS + INGESTION_SECONDS, 5
+# An attempt Cloud Run refused, as Cloud Scheduler's AttemptFinished entry words it
+# (jsonPayload.status: https://cloud.google.com/scheduler/docs/setup-logs).
+REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 
 
 def main(job: str, service: str) -> int:
@@ -50,11 +56,13 @@ def main(job: str, service: str) -> int:
 
 def outcome_filter(name: str, service: str, since: str) -> str:
     """Cloud Logging's filter for what running the job `name` can lead to at the catch-up's
-    Cloud Run service `service`, since `since`."""
+    Cloud Run service `service`, since `since`: the catch-up's own lines, Cloud Run refusing
+    Cloud Scheduler's call (not anyone else's: its User-Agent), the job's failed attempts."""
     return (f'timestamp>="{since}" AND ((resource.type="cloud_run_revision" AND '
             f'resource.labels.service_name="{service}" AND (jsonPayload.action=('
-            '"okta.catch_up.pass" OR "okta.catch_up.failed") OR httpRequest.status=(401 OR 403)'
-            f')) OR (resource.type="cloud_scheduler_job" AND resource.labels.job_id="{name}" '
+            '"okta.catch_up.pass" OR "okta.catch_up.failed") OR (httpRequest.status=(401 OR 403) '
+            'AND httpRequest.userAgent:"Google-Cloud-Scheduler"))) OR '
+            f'(resource.type="cloud_scheduler_job" AND resource.labels.job_id="{name}" '
             "AND severity>=ERROR))")
 
 
@@ -71,12 +79,16 @@ def judge(entry: dict) -> tuple | None:
         return f"catch-up FAILED: {payload.get('message')}", 1
     status = (entry.get("httpRequest") or {}).get("status")
     if status in (401, 403):
-        why = ("the OIDC token's audience must be the service's URL" if status == 401 else
-               "the scheduler's account needs roles/run.invoker on the service (pulumi up)")
+        why = ("Cloud Run did not accept the scheduler's OIDC token (its audience must be the "
+               "service's URL)" if status == 401 else
+               "the scheduler's account may not invoke the service (roles/run.invoker: pulumi up)")
         return f"catch-up NOT CALLED: Cloud Run answered the scheduler {status}: {why}", 1
     if (entry.get("resource") or {}).get("type") == "cloud_scheduler_job":
-        return (f"catch-up NOT CALLED: the Scheduler job's attempt failed "
-                f"({payload.get('status') or entry.get('severity')})", 1)
+        attempt = payload.get("status") or entry.get("severity")
+        if attempt in REFUSED:
+            return f"catch-up NOT CALLED: the Scheduler job's attempt was refused ({attempt})", 1
+        return (f"catch-up FAILED: the Scheduler job's attempt ended {attempt}, and the "
+                "catch-up logged no outcome: see its logs", 1)
     return None
 
 
