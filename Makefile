@@ -28,7 +28,7 @@ setup: ## install everything (Pulumi, providers, test tools) into .venv
 setup-demo: ## install what the function and the simulator need, no more
 	@$(SETUP) requirements-demo.txt
 
-test: setup ## lint, then every test on every core (1 to 2 minutes)
+test: setup ## lint, then every test on every core (about 3 minutes)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto
 

@@ -50,7 +50,8 @@ pulumi.export("deactivationLogCommand", pulumi.Output.format(
     "gcloud logging read '{0}' --project {1} --bucket {2} --location {3} --view _AllLogs "
     "--freshness {4}d --limit 50 --format '{5}'", log_query, settings.project,
     record.bucket.bucket_id, record.bucket.location, settings.retention_days, RECORD_TABLE))
-pulumi.export("recordBucket", record.bucket.id)  # Logging > Logs Storage
+# The bucket's id, as SQL (PROJECT.global.BUCKET._AllLogs) and gcloud --bucket take it.
+pulumi.export("recordBucket", record.bucket.bucket_id)  # Logging > Logs Storage
 pulumi.export("deactivationsQuery", record.query.name)  # Logging > Log Analytics > Saved
 pulumi.export("dashboardUrl", dashboard.dashboard.id.apply(
     lambda dashboard_id: "https://console.cloud.google.com/monitoring/dashboards/builder/"

@@ -1,7 +1,7 @@
 """Alerting: an alert policy for each way the pipeline can lose events silently. With alertEmail
 set, every policy e-mails it; without, the policies still open incidents in Cloud Monitoring.
 
-Five policies match log entries directly (log-based alerting policies): their incidents show the
+Six policies match log entries directly (log-based alerting policies): their incidents show the
 entry that fired them, and they need no log-based metric, which Cloud Monitoring may not know for
 up to ten minutes after its creation ("Cannot find metric(s)", a failed first `pulumi up`). Only
 "the catch-up has not caught up" needs a metric (of complete passes), to notice an absence; the

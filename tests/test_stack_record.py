@@ -331,3 +331,9 @@ def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_pa
     assert "counts **76**" in deploying
     assert "44 with `catchUp: false`, 80 with `deactivationTopic: true`" in deploying
     assert "76 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
+
+
+def test_the_record_bucket_output_is_the_id_users_type(stack):
+    """SQL (PROJECT.global.BUCKET._AllLogs) and `gcloud logging buckets delete BUCKET_ID` want the
+    bucket's id; the provider's resource id is its whole path."""
+    assert stack.outputs["recordBucket"] == (BUCKET_ID, False)
