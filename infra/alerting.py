@@ -67,7 +67,8 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
               "from the hook; the catch-up recovers them once it works.\n\n"
               "**What to do:** read the entry shown here and the function's logs around it. A "
               "CRITICAL line names a misconfigured variable; an `okta.catch_up.failed` line quotes "
-              "Okta's answer (a refused key, a missing scope or role)."),
+              "Okta's answer (a refused key, a missing scope or role; `invalid_client` for a "
+              "service app deleted in the Admin Console: docs/operating.md says what to do)."),
         Alert("refused-deliveries", f"{fn}: Okta's deliveries are refused (401)",
               pulumi.Output.format('resource.labels.service_name="{0}" AND '
                                    'jsonPayload.status=401 AND jsonPayload.method="POST"',

@@ -406,3 +406,43 @@ def test_the_schedule_may_live_in_another_region_than_the_functions(monkeypatch,
 
 def test_by_default_the_schedule_lives_in_the_stack_s_region(stack):
     assert stack.one(JOB).inputs["region"] == "us-central1"
+
+
+# --- the runbook for a service app deleted in the Admin Console ----------------------------------
+
+FORGET = INFRA.parent / "tools" / "forget-okta-app"
+
+
+def exported_state(stack) -> dict:
+    """What `pulumi stack export` holds of these registrations: URNs, types and dependencies."""
+    return {"version": 3, "deployment": {"manifest": {}, "resources": [
+        {"urn": r.urn, "type": r.type, "dependencies": r.dependencies,
+         "propertyDependencies": {"inputs": r.dependencies}} for r in stack.registrations]}}
+
+
+def test_the_catch_up_depends_on_the_service_app_so_state_delete_is_refused(stack):
+    """`pulumi state delete` refuses a resource others depend on: the runbook cannot use it."""
+    app_resources = {r.urn for r in stack.registrations if r.type in (APP, SCOPE, ROLE)}
+    assert len(app_resources) == 3
+    assert app_resources <= set(stack.one(SERVICE, "catch-up-function").dependencies)
+
+
+def test_forget_okta_app_drops_the_app_its_grants_and_every_reference_to_them(stack):
+    import subprocess
+
+    state = exported_state(stack)
+    done = subprocess.run([str(FORGET)], input=json.dumps(state), capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    edited = json.loads(done.stdout)["deployment"]["resources"]
+    gone = {r.urn for r in stack.registrations if r.type in (APP, SCOPE, ROLE)}
+    assert {r["urn"] for r in edited} == {r.urn for r in stack.registrations} - gone
+    assert not gone & {u for r in edited for u in r["dependencies"]}
+    assert not gone & {u for r in edited for u in r["propertyDependencies"]["inputs"]}
+    assert "pulumi stack import --file" in done.stderr
+    again = subprocess.run([str(FORGET)], input=done.stdout, capture_output=True, text=True,
+                           timeout=30)
+    assert again.returncode == 2 and "nothing to do" in again.stderr
+    garbage = subprocess.run([str(FORGET)], input="not json", capture_output=True, text=True,
+                             timeout=30)
+    assert garbage.returncode == 2 and "pipe `pulumi stack export`" in garbage.stderr
