@@ -664,6 +664,36 @@ def test_make_smoke_tells_a_refused_attempt_from_the_catch_up_s_own_failure(entr
     assert (judge(entry) or (None,))[0] == said
 
 
+def test_make_smoke_s_failed_catch_up_is_a_failure_and_its_pass_a_success():
+    from okta_simulator.smoke_catch_up import judge
+
+    failed = {"jsonPayload": {"action": "okta.catch_up.failed", "message": "Okta refused"}}
+    assert judge(failed) == ("catch-up FAILED: Okta refused", 1)
+    passed = {"jsonPayload": {"action": "okta.catch_up.pass", "complete": True,
+                              "eventsRead": 2, "usersLogged": 1}}
+    assert judge(passed) == ("catch-up OK: caught up: 2 event(s) read, 1 user line(s)", 0)
+
+
+def test_make_smoke_says_when_gcloud_cannot_read_cloud_logging(tmp_path):
+    """The job ran, but the operator may not read the logs: one line with gcloud's own last
+    words, exit 1, not a wait of minutes."""
+    gcloud = tmp_path / "gcloud"
+    gcloud.write_text("#!/bin/sh\n"
+                      '[ "$1" = scheduler ] && exit 0\n'
+                      'echo "ERROR: (gcloud.logging.read) PERMISSION_DENIED: no logging.logEntries'
+                      '.list" >&2; exit 1\n')
+    gcloud.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "okta_simulator.smoke_catch_up", JOB,
+         "okta-event-hook-dev-catchup"],
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}",
+             "PYTHONPATH": str(REPO / "tools")}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "smoke catch-up: gcloud could not read Cloud Logging: ERROR: (gcloud.logging.read) "
+        "PERMISSION_DENIED: no logging.logEntries.list")
+
+
 def test_make_smoke_waits_for_the_whole_attempt_and_counts_only_the_scheduler_s_refusals():
     from okta_simulator import smoke_catch_up
 

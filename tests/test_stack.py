@@ -361,6 +361,7 @@ def test_a_missing_hook_secret_is_a_clear_config_error(monkeypatch, tmp_path):
     ({"cpu": "0.05", "concurrency": 1}, "okta-event-hook:cpu must be at least 0.08"),
     ({"cpu": "0.0005", "concurrency": 1}, "okta-event-hook:cpu must be a number"),
     ({"cpu": "3"}, "okta-event-hook:cpu above 1 must be 2, 4, 6 or 8"),
+    ({"cpu": "7"}, "okta-event-hook:cpu above 1 must be 2, 4, 6 or 8"),
     ({"cpu": "1.5"}, "okta-event-hook:cpu above 1 must be 2, 4, 6 or 8"),
     ({"memory": "8Gi"}, "okta-event-hook:memory must be from 128 MiB to 4 GiB with 1 vCPU"),
     ({"cpu": "4", "memory": "1Gi"}, "from 2048 MiB to 16 GiB with 4 vCPU"),
@@ -394,7 +395,8 @@ def test_a_hook_secret_stored_in_plain_text_is_refused(monkeypatch, tmp_path, ke
 
 @pytest.mark.parametrize("cpu, memory, concurrency", [
     ("0.5", "1Gi", 1), ("0.08", "128Mi", 1), ("2", "8Gi", 80), ("4", "2Gi", 1000),
-    ("8", "32Gi", 80), ("1", "4Gi", 80), ("0.999", "512M", 1)])
+    ("8", "32Gi", 80), ("1", "4Gi", 80), ("0.999", "512M", 1), ("6", "4Gi", 80),
+    ("6", "24Gi", 80), ("1", "1G", 80)])
 def test_combinations_cloud_run_accepts_pass(monkeypatch, tmp_path, cpu, memory, concurrency):
     container = container_of(deploy(monkeypatch, tmp_path, cpu=cpu, memory=memory,
                                     concurrency=concurrency))

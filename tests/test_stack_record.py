@@ -102,6 +102,8 @@ def test_a_saved_query_lists_deactivations_with_user_time_actor_and_source(stack
     assert "WHERE JSON_VALUE(json_payload.action) = 'user.deactivated'" in sql
     assert "PARTITION BY insert_id" in sql  # the hook's and the catch-up's line are one row
     assert stack.one(BUCKET).urn in stack.one(QUERY).dependencies
+    # Logging > Log Analytics > Saved: the docs send readers to it by this output.
+    assert stack.outputs["deactivationsQuery"] == ("okta-event-hook-dev-deactivations", False)
 
 
 def test_the_operators_guide_shows_the_same_sql():

@@ -41,8 +41,7 @@ def main(job: str, service: str) -> int:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         read = gcloud("logging", "read", outcome_filter(name, service, started), "--project",
-                      project,
-                      "--order", "asc", "--limit", "20", "--format", "json")
+                      project, "--order", "asc", "--limit", "20", "--format", "json")
         if read.returncode != 0:
             return say(f"gcloud could not read Cloud Logging: {last_line(read.stderr)}", 1)
         for entry in json.loads(read.stdout or "[]"):
