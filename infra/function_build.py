@@ -26,7 +26,14 @@ https://cloud.google.com/run/docs/configuring/services/automatic-base-image-upda
 import base64
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from by_value import stored_by_value
 
@@ -73,8 +80,6 @@ class FunctionBuildProvider(ResourceProvider):
         self._settings = {key: req.config.get(f"gcp:{key}") for key in SETTINGS}
 
     def check(self, _olds, news):
-        from pulumi.dynamic import CheckFailure, CheckResult
-
         missing = [key for key in (*BUILD_INPUTS, "archive") if not news.get(key)]
         return CheckResult(news, [CheckFailure(key, f"{key} is required") for key in missing])
 
@@ -106,7 +111,7 @@ class FunctionBuildProvider(ResourceProvider):
         generation = self.upload(session, props, deadline)
         submitted = self.submit(session, props, generation, deadline)
         build = self.wait(session, props, submitted, deadline)
-        return {"image": self.pinned_image(props["imageUri"], build, submitted),
+        return {"image": self.pinned_image(props["imageUri"], build),
                 "baseImageUri": submitted["baseImageUri"], "buildId": build.get("id", ""),
                 "logUrl": build.get("logUrl", "")}
 
@@ -152,9 +157,8 @@ class FunctionBuildProvider(ResourceProvider):
         import time
 
         operation = submitted["buildOperation"]
-        metadata_build = (operation.get("metadata") or {}).get("build") or {}
         url = self.endpoint("cloudBuildCustomEndpoint") + self.operation_name(operation)
-        last = metadata_build
+        last = (operation.get("metadata") or {}).get("build") or {}
         while not operation.get("done"):
             if time.monotonic() >= deadline:
                 raise Exception(
@@ -190,7 +194,7 @@ class FunctionBuildProvider(ResourceProvider):
             return operation["name"]
         raise Exception(f"cannot tell which build operation to wait for: {str(operation)[:500]}")
 
-    def pinned_image(self, image_uri, build, submitted) -> str:
+    def pinned_image(self, image_uri, build) -> str:
         """The image by digest, so that a revision runs exactly what was built (gcloud's
         serverless_operations.py appends "@" + the digest the same way)."""
         import re

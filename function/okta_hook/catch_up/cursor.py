@@ -190,10 +190,9 @@ class StorageCursor:
         """The generation of `data` if the object holds it after all (a write whose answer was
         lost, or came too late), else None."""
         try:
-            live, generation = self._download(deadline)
-        except StorageUnavailable:
+            return self._own_write(data, deadline)
+        except (LostRace, StorageUnavailable):
             return None
-        return generation if live == data else None
 
     def _download(self, deadline: Deadline) -> tuple:
         """(bytes, generation) of the live object, (_TOO_LARGE, generation) past the cap, or

@@ -100,9 +100,8 @@ class Pass:
         try:
             self._read_from(url)
         except OktaRefused as refusal:
-            if not (self.stored_url is not None and url == self.stored.next_url
-                    and self.counts["pages"] == 0 and not refusal.about_credentials
-                    and 400 <= refusal.status < 500):
+            if not (url == self.stored_url and self.counts["pages"] == 0
+                    and not refusal.about_credentials and 400 <= refusal.status < 500):
                 raise
             self.stored_url = None
             self._read_from(self._read_again(f"Okta refused the stored cursor ({refusal})"))
