@@ -13,6 +13,7 @@ SQL, and (with deactivationTopic) published for whoever acts on a deactivation.
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_random as random
 import pulumiverse_time as time
 from pulumi_gcp import logging, pubsub
 
@@ -65,14 +66,21 @@ class Record(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=apis)
 
         # The bucket's id forces its replacement, so nothing a user renames goes into it (not the
-        # function's name, not the stack's): only the time this stack first created it, which
-        # stays put across updates. That time also keeps a stack destroyed and brought up again
-        # clear of its old bucket, whose id Cloud Logging holds for 7 days after a delete.
+        # function's name, not the stack's): the time this stack first created it and random
+        # bytes drawn then. Two stacks created in the same second in one project would otherwise
+        # share a bucket: the provider's create adopts a bucket that already exists. Both values
+        # are new when a destroyed stack comes up again, clear of its old bucket, whose id Cloud
+        # Logging holds for 7 days after a delete.
         created = time.Static("record-created", opts=pulumi.ResourceOptions(parent=self))
-        bucket_id = created.unix.apply(lambda unix: f"okta-event-hook-record-{unix}")
+        drawn = random.RandomId("record-bucket-suffix", random.RandomIdArgs(byte_length=4),
+                                pulumi.ResourceOptions(parent=self))
+        bucket_id = pulumi.Output.format("okta-event-hook-record-{0}-{1}", created.unix, drawn.hex)
         # By default Pulumi forgets the bucket rather than delete it, on destroy and on any
-        # replacement: the lines stay in Google Cloud (docs/deploying.md, Tearing down).
-        kept = pulumi.ResourceOptions(parent=self, depends_on=apis,
+        # replacement: the lines stay in Google Cloud (docs/deploying.md, Tearing down). The id is
+        # taken once, at creation: ignore_changes keeps every stack's own, those created before
+        # the random part (okta-event-hook-record-<unix>) included. Whatever reads it below reads
+        # the bucket's, not the formula's.
+        kept = pulumi.ResourceOptions(parent=self, depends_on=apis, ignore_changes=["bucketId"],
                                       retain_on_delete=settings.keep_record_on_destroy)
         self.bucket = logging.ProjectBucketConfig("record-bucket", logging.ProjectBucketConfigArgs(
             project=project,
@@ -102,7 +110,8 @@ class Record(pulumi.ComponentResource):
             location=LOCATION,
             visibility="SHARED",
             ops_analytics_query=logging.SavedQueryOpsAnalyticsQueryArgs(
-                sql_query_text=bucket_id.apply(lambda bucket: deactivations_sql(project, bucket))),
+                sql_query_text=self.bucket.bucket_id.apply(
+                    lambda bucket: deactivations_sql(project, bucket))),
         ), pulumi.ResourceOptions(parent=self, depends_on=[self.bucket]))
 
         self.topic = None

@@ -42,10 +42,16 @@ def generated_key_pems() -> tuple[str, str]:
 
 
 class StackMocks(pulumi.runtime.Mocks):
-    """What Google Cloud and Okta would compute for each resource, in the shapes they use."""
+    """What Google Cloud and Okta would compute for each resource, in the shapes they use.
+    `kept`: outputs an existing stack's state holds, by resource name, which the engine gives the
+    program instead of the inputs it ignores (ignore_changes)."""
+
+    def __init__(self, kept: dict | None = None):
+        self.kept = kept or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
+        outputs.update(self.kept.get(args.name, {}))
         resource_id = f"{args.name}-id"
         if args.typ == SERVICE:
             name, location = outputs["name"], outputs["location"]
@@ -88,6 +94,8 @@ class StackMocks(pulumi.runtime.Mocks):
                            f"{args.inputs['name']}")
         elif args.typ == "time:index/static:Static":
             outputs.update(unix=1764460800, rfc3339="2025-11-30T00:00:00Z")
+        elif args.typ == "random:index/randomId:RandomId":
+            outputs.update(hex="5f3a9c1e", dec="1597676574", b64Url="XzqcHg", b64Std="XzqcHg==")
         elif args.typ == "gcp:logging/projectBucketConfig:ProjectBucketConfig":
             resource_id = (f"projects/{outputs['project']}/locations/{outputs['location']}/"
                            f"buckets/{outputs['bucketId']}")
@@ -202,10 +210,10 @@ _EVENT_LOOP = asyncio.new_event_loop()
 
 
 def run_program(config: dict, secret_keys: tuple = (), stack: str = STACK,
-                project: str = PROJECT) -> Deployment:
+                project: str = PROJECT, kept: dict | None = None) -> Deployment:
     """Run infra/__main__.py as stack `stack` with `config` (full keys, e.g. "gcp:region") and
     return what it registered and exported. Raises what the program raises."""
-    mocks = StackMocks()
+    mocks = StackMocks(kept)
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per run
     # The Pulumi SDK asks asyncio for the current event loop outside a running one; from Python
@@ -251,9 +259,10 @@ URL = "https://okta-event-hook-dev-hook-7q2hxyzq6a-uc.a.run.app"
 
 
 def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (),
-           project: str = PROJECT, **config):
+           project: str = PROJECT, kept: dict | None = None, **config):
     """Run the program as `stack` from an unrelated directory, with the dev stack's basic config.
-    The hook secrets are set as secrets, unless listed in `plain_keys` (full keys)."""
+    The hook secrets are set as secrets, unless listed in `plain_keys` (full keys). `kept`: see
+    StackMocks."""
     monkeypatch.chdir(tmp_path)  # paths must come from the program's own file
     values = {"gcp:project": GCP_PROJECT, "gcp:region": "us-central1",
               "okta:orgName": "dev-123456", "okta:baseUrl": "okta.com",
@@ -264,7 +273,7 @@ def deploy(monkeypatch, tmp_path, stack: str = STACK, plain_keys: tuple = (),
               for k, v in values.items() if v is not None}
     secret_keys = [k for k in values
                    if k.endswith(("hookSecret", "HookSecret")) and k not in plain_keys]
-    return run_program(values, tuple(secret_keys), stack, project)
+    return run_program(values, tuple(secret_keys), stack, project, kept)
 
 
 # --- the whole plan, for the snapshot test ------------------------------------------------------

@@ -24,7 +24,7 @@ TOPIC = "gcp:pubsub/topic:Topic"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 SERVICES = ('resource.labels.service_name=("okta-event-hook-dev-hook" OR '
             '"okta-event-hook-dev-catchup")')
-BUCKET_ID = "okta-event-hook-record-1764460800"
+BUCKET_ID = "okta-event-hook-record-1764460800-5f3a9c1e"  # the mocks' time and random bytes
 BUCKET_PATH = f"projects/{GCP_PROJECT}/locations/global/buckets/{BUCKET_ID}"
 
 
@@ -39,6 +39,31 @@ def test_the_record_bucket_keeps_400_days_with_log_analytics(stack):
     assert bucket["bucketId"] == BUCKET_ID
     created = stack.one("time:index/static:Static", "record-created")
     assert created.inputs == {} and stack.one(BUCKET).urn != created.urn
+
+
+def test_two_stacks_created_in_the_same_second_get_buckets_of_their_own(stack):
+    """The provider's create adopts a bucket that exists (resource_logging_project_bucket_config.go
+    fetches the id first), so the id holds 32 random bits of the stack's own: drawn once, with
+    no keepers, nothing a user names or renames."""
+    drawn = stack.one("random:index/randomId:RandomId", "record-bucket-suffix")
+    assert drawn.inputs == {"byteLength": 4} and drawn.urn != stack.one(BUCKET).urn
+    assert stack.one(BUCKET).inputs["bucketId"].endswith("-5f3a9c1e")
+
+
+def test_a_stack_keeps_the_bucket_id_it_was_created_with(monkeypatch, tmp_path, stack):
+    """Stacks created before the random part have okta-event-hook-record-<unix>. The engine keeps
+    the state's id (ignore_changes), and everything that names the bucket reads that id, not the
+    formula's: the sink, the saved SQL, both outputs."""
+    assert stack.one(BUCKET).options["ignoreChanges"] == ["bucketId"]
+    old = "okta-event-hook-record-1700000000"
+    existing = deploy(monkeypatch, tmp_path, kept={"record-bucket": {"bucketId": old}})
+    assert existing.one(BUCKET).inputs["bucketId"] == BUCKET_ID  # the engine ignores it
+    assert existing.one(SINK).inputs["destination"].endswith(f"/buckets/{old}")
+    sql = existing.one(QUERY).inputs["opsAnalyticsQuery"]["sqlQueryText"]
+    assert f".global.{old}._AllLogs`" in sql
+    assert existing.outputs["recordBucket"] == (old, False)
+    assert f"--bucket {old} " in existing.outputs["deactivationLogCommand"][0]
+    assert BUCKET_ID not in json.dumps({k: v for k, (v, _) in existing.outputs.items()})
 
 
 def test_renaming_the_function_or_the_stack_keeps_the_record_bucket(monkeypatch, tmp_path):
@@ -328,11 +353,11 @@ def test_the_documents_count_the_resources_pulumi_up_creates(monkeypatch, tmp_pa
     counts = {name: len(deploy(monkeypatch, tmp_path, **config).registrations)
               for name, config in (("defaults", {}), ("no catch-up", {"catchUp": False}),
                                    ("topic", {"deactivationTopic": True}))}
-    assert counts == {"defaults": 76, "no catch-up": 44, "topic": 80}
+    assert counts == {"defaults": 77, "no catch-up": 45, "topic": 81}
     deploying = (INFRA.parent / "docs" / "deploying.md").read_text()
-    assert "counts **76**" in deploying
-    assert "44 with `catchUp: false`, 80 with `deactivationTopic: true`" in deploying
-    assert "76 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
+    assert "counts **77**" in deploying
+    assert "45 with `catchUp: false`, 81 with\n`deactivationTopic: true`" in deploying
+    assert "77 resources in\nPulumi's summary" in (INFRA.parent / "README.md").read_text()
 
 
 def test_the_record_bucket_output_is_the_id_users_type(stack):
