@@ -78,8 +78,10 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
               "never retries a 4xx); the catch-up recovers them. A public URL also receives "
               "scans, which look the same.\n\n"
               "**What to do:** look for `event_hook.delivery` failures in Okta's System Log (and "
-              "the delivery-failure alert). If they are there, run `pulumi up` so that the hook "
-              "and the function use the same `okta-event-hook:hookSecret`."),
+              "the delivery-failure alert). If they are there, the secret was changed by hand on "
+              "one side: `pulumi up --refresh` puts the function's back; Okta's copy cannot be "
+              "read back, so rotate the secret (docs/operating.md), which sends it to Okta "
+              "again."),
     ]
     if settings.catch_up:
         interval_seconds = settings.catch_up_interval_minutes * 60
@@ -92,7 +94,7 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
                   "**What to do:** read the entry's `reason`. A timeout or 5xx: the receiver's "
                   "errors and latency. A 401: the secrets differ (the refused-deliveries alert). "
                   "A 403 or 404: the hook's URI, or the receiver's service no longer public "
-                  "(its invoker check enabled again: `pulumi up` disables it)."),
+                  "(its invoker check enabled again: `pulumi up --refresh` disables it)."),
             Alert("hook-stopped", f"{fn}: Okta stopped delivering to the event hook",
                   actions_filter(HOOK_STOPPED_ACTIONS),
                   "Okta's System Log says the event hook was deactivated or deleted (in the Admin "
@@ -100,9 +102,11 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
                   "nothing to it from then on. The catch-up found it, and keeps recovering the "
                   "events the hook no longer receives.\n\n"
                   "**What to do:** read the entry's `actorLogin` (who did it) and `reason`. "
-                  "Deactivated: activate it again (Workflow > Event Hooks) or run `pulumi up`. "
-                  "Deleted: `pulumi up` creates and verifies it again. Verification failed: "
-                  "check the receiver answers (`make smoke`), then `pulumi up`."),
+                  "Plain `pulumi up` compares with its state and changes nothing: use `pulumi up "
+                  "--refresh`. Deactivated: it activates the hook; run it a second time, which "
+                  "verifies the hook again if Okta left it unverified, until it shows no change "
+                  "(docs/operating.md). Deleted: it creates and verifies the hook again. "
+                  "Verification failed: check the receiver answers (`make smoke`), then run it."),
             Alert("catch-up-not-called", f"{fn}: Cloud Scheduler cannot call the catch-up",
                   # Only Cloud Scheduler's own calls (its HTTP target sends this User-Agent:
                   # https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#HttpTarget):
@@ -124,8 +128,8 @@ def alerts(settings: StackSettings, watched_names: Watched) -> list[Alert]:
                   "then writes nothing, and an absence alert cannot fire for a metric that never "
                   "had a point, so this one watches the callers' side.\n\n"
                   "**What to do:** read the entry: a 403 wants `roles/run.invoker` for the "
-                  "scheduler's account on the catch-up service (`pulumi up` restores it), a 401 "
-                  "an audience equal to the service's URL. `gcloud scheduler jobs run "
+                  "scheduler's account on the catch-up service (`pulumi up --refresh` restores "
+                  "it), a 401 an audience equal to the service's URL. `gcloud scheduler jobs run "
                   f"{fn}-catch-up --location <catchUpSchedulerRegion>` tries again at once.",
                   scoped=False),
             Alert("catch-up-stopped", f"{fn}: the System Log catch-up has not caught up",

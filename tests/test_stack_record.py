@@ -14,6 +14,7 @@ from stack_harness import CHANNEL, GCP_PROJECT, INFRA, METRIC, POLICY, deploy
 
 sys.path.insert(0, str(INFRA))
 from dashboard import CLOUD_RUN_METRICS, COLUMNS  # noqa: E402
+from names import service_name  # noqa: E402
 from record import RECORD_ACTIONS  # noqa: E402
 
 BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
@@ -241,6 +242,21 @@ def test_every_alert_policy_s_state_is_on_the_dashboard(stack):
     assert shown == {f"projects/{GCP_PROJECT}/alertPolicies/{p.name}"
                      for p in stack.by_type[POLICY]}
     assert len(shown) == 7
+
+
+def test_the_charts_the_operators_guide_reads_are_on_the_dashboard(stack):
+    """What the guide says to look at when Okta stops delivering for the day (no alert fires
+    then) must be the dashboard's own titles and series labels."""
+    guide = (INFRA.parent / "docs" / "operating.md").read_text()
+    section = guide.split("## When Okta stops delivering for the day")[1].split("\n## ")[0]
+    quoted = re.findall(r'\*\*"([^"]+)"\*\*|"(How far[^"]+)"', section)
+    titles = {tile["widget"]["title"] for tile in dashboard_of(stack)["mosaicLayout"]["tiles"]}
+    named = [bold or plain for bold, plain in quoted]
+    assert len(named) == 3
+    for name in named:
+        assert any(title.startswith(name) for title in titles), name
+    for role in ("hook", "catchup"):  # the series are labelled by service
+        assert f"`{service_name('<fn>', role)}`" in section
 
 
 def test_the_dashboard_s_link_is_an_output(stack):
