@@ -4,16 +4,16 @@ mutmut names a mutant by the module path of its file, and stops at once when the
 code under another name: the tests import `okta_hook...`, `stack_settings` and `okta_simulator...`
 (pytest.ini and the stack harness put function/, infra/ and tools/ on the path) while the files
 are function/okta_hook/..., infra/... and tools/okta_simulator/... . So each part is mutated in a
-scratch tree of its own, build/mutate/<part>/, where the part's folder is called src/ (a prefix
-mutmut strips) and the folder's own name is a link to it. mutmut itself lives in its own venv,
-build/mutate/venv, next to the project's pinned packages, so `make test`'s environment stays as
-requirements.txt says.
+scratch tree of its own, build/mutate/<folder>/ (tools/ for the simulator), where the part's
+folder is called src/ (a prefix mutmut strips) and the folder's own name is a link to it.
+mutmut itself lives in its own venv, build/mutate/venv, next to the project's pinned packages, so
+`make test`'s environment stays as requirements.txt says.
 
 Only tests that run the code in the test process can kill a mutant (those that start a server in
 a subprocess are invisible to mutmut's per-test selection). Prints, per module, the mutants
 killed, survived, not reached by any in-process test, and timed out; the score (killed or timed
 out, over all but the equivalent ones listed in tools/mutate-equivalent.txt); and the survivors'
-names (see one with `cd build/mutate/<part> && ../venv/bin/mutmut show NAME`).
+names (see one with `cd build/mutate/<folder> && ../venv/bin/mutmut show NAME`).
 
 Usage: tools/mutate.py [--resume] [function] [infra] [simulator]   (all three when none is named)
 --resume goes on with the scratch trees as they are (an interrupted run keeps its results).
@@ -100,11 +100,12 @@ PARTS = {
             "test_the_provider_builds_after_pulumi_serializes_it_into_another_process")),
     # The script and make tests run the project's own .venv, which has no mutmut to run mutants
     # with (and which the scratch tree does not have): they test the shell around the simulator.
-    # The fake org is pinned by its own tests: the catch-up's tests use it too, but each of them
-    # is a whole pass (some wait seconds by design), and with them a mutant of the fake that
-    # survived cost a minute; 580 of them were left after 35 minutes. A floor, as for infra/.
+    # The fake org and the Cloud Storage fidelity proxy are pinned by their own tests: the
+    # catch-up's tests use them too, but each of them is a whole pass (some wait seconds by
+    # design), and with them a mutant of the fake that survived cost a minute; 580 of them were
+    # left after 35 minutes. A floor, as for infra/.
     "simulator": Part("tools", "okta_simulator/", (
-        "tests/test_simulator.py", "tests/test_fake_org.py"),
+        "tests/test_simulator.py", "tests/test_fake_org.py", "tests/test_storage_fidelity.py"),
         not_run=tuple(f"tests/test_simulator.py::{test}" for test in (
             "test_the_okta_sim_script_runs_from_the_repository_root",
             "test_make_smoke_reads_url_and_secret_from_pulumi",

@@ -29,6 +29,7 @@ import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from typing import NamedTuple
 
 # Cloud Storage's answer to a write beyond the object's rate (cloud.google.com/storage/docs/gcs429).
@@ -45,16 +46,19 @@ class Exchange(NamedTuple):
     method: str
     path: str
     status: int | None  # None: the answer was dropped
-    at: float  # time.monotonic() when the request arrived
+    at: float  # the proxy's clock (time.monotonic()) when the request arrived
     object_name: str | None  # the object a write was for
 
 
 class FidelityProxy:
-    """Use as a context manager in front of the emulator at `upstream` (http://host:port)."""
+    """Use as a context manager in front of the emulator at `upstream` (http://host:port).
+    `clock` times the writes (a test's own clock shows the write interval's edge exactly)."""
 
-    def __init__(self, upstream: str, write_interval: float = 1.0):
+    def __init__(self, upstream: str, write_interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.upstream = urllib.parse.urlsplit(upstream)
         self.write_interval = write_interval
+        self.clock = clock
         self.requests: list[Exchange] = []
         self._drops: list[tuple[str, str]] = []  # (method, path prefix)
         self._trickles: list[tuple[str, str, float]] = []  # (method, path prefix, s a byte)
@@ -131,11 +135,11 @@ class FidelityProxy:
     def _too_soon(self, key: tuple) -> bool:
         with self._lock:
             last = self._last_write.get(key)
-            return last is not None and time.monotonic() - last < self.write_interval
+            return last is not None and self.clock() - last < self.write_interval
 
     def _wrote(self, key: tuple) -> None:
         with self._lock:
-            self._last_write[key] = time.monotonic()
+            self._last_write[key] = self.clock()
 
     def _forward(self, method: str, path: str, headers: dict, body: bytes) -> tuple:
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
@@ -191,7 +195,7 @@ def _handler_for(proxy: FidelityProxy):
         protocol_version = "HTTP/1.0"
 
         def _serve(self):
-            arrived = time.monotonic()
+            arrived = proxy.clock()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             written = written_object(self.command, self.path, body)
