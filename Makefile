@@ -80,7 +80,7 @@ bench: setup ## the receiver's throughput, latency and cold start against baseli
 	@mkdir -p $(dir $(BENCH_RESULTS))
 	PYTHONPATH=tools $(BIN)/python bench/run.py --results $(BENCH_RESULTS)
 
-bench-catch-up: setup ## the catch-up with and without its cursor, then 100,000 events (a minute)
+bench-catch-up: setup ## the catch-up with and without its cursor, then 100,000 events (3 minutes)
 	PYTHONPATH=tools $(BIN)/python bench/catch_up.py
 
 mutate: setup ## mutation testing with mutmut; PARTS=function, infra or simulator (long)
