@@ -216,7 +216,7 @@ def test_okta_s_word_that_the_hook_stopped_becomes_one_error_line_each(org, catc
          "verification: Okta delivers nothing to it until it is verified (by admin@example.com)"
          " (Verification request timed out)."),
         ("okta.event_hook.deleted", "The event hook okta-event-hook was deleted in Okta: "
-         "`pulumi up` creates and verifies it again (by admin@example.com)."),
+         "`pulumi up --refresh` creates and verifies it again (by admin@example.com)."),
     ]
     for error, change in zip(errors, changes):
         assert (error["eventHookId"], error["uuid"], error["timestamp"]) == (

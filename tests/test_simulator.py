@@ -714,7 +714,7 @@ def test_make_smoke_waits_for_the_whole_attempt_and_counts_only_the_scheduler_s_
                      "catch-up's credentials: Okta refused an access token: HTTP 401"),
     ("not invoker", 1, "smoke catch-up NOT CALLED: Cloud Run answered the scheduler 403: the "
                        "scheduler's account may not invoke the service (roles/run.invoker: "
-                       "pulumi up)"),
+                       "pulumi up --refresh)"),
 ])
 def test_make_smoke_runs_the_catch_up_once_and_says_what_came_of_it(tmp_path, receiver, case,
                                                                    status, line):

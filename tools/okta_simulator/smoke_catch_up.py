@@ -80,7 +80,8 @@ def judge(entry: dict) -> tuple | None:
     if status in (401, 403):
         why = ("Cloud Run did not accept the scheduler's OIDC token (its audience must be the "
                "service's URL)" if status == 401 else
-               "the scheduler's account may not invoke the service (roles/run.invoker: pulumi up)")
+               "the scheduler's account may not invoke the service (roles/run.invoker: "
+               "pulumi up --refresh)")
         return f"catch-up NOT CALLED: Cloud Run answered the scheduler {status}: {why}", 1
     if (entry.get("resource") or {}).get("type") == "cloud_scheduler_job":
         attempt = payload.get("status") or entry.get("severity")

@@ -20,7 +20,8 @@ VERIFIED = "event_hook.verified"
 STOPPED = {
     "event_hook.deactivated": ("was deactivated in Okta: Okta delivers nothing to it until it is "
                                "activated again", "okta.event_hook.deactivated"),
-    "event_hook.deleted": ("was deleted in Okta: `pulumi up` creates and verifies it again",
+    "event_hook.deleted": ("was deleted in Okta: `pulumi up --refresh` creates and verifies it "
+                           "again",
                            "okta.event_hook.deleted"),
     VERIFIED: ("failed Okta's verification: Okta delivers nothing to it until it is verified",
                "okta.event_hook.verification_failed"),
