@@ -219,16 +219,22 @@ def test_each_answer_carries_one_length_of_its_own_body(storage, name):
     assert named(answers[1][1], "content-type") == ["application/json"]  # as Google's errors
 
 
+def head_request(base_url: str, path: str) -> tuple[bytes, bytes]:
+    """(status line and headers, whatever came after them) of a HEAD, read off the socket."""
+    where = urllib.parse.urlsplit(base_url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
+        connection.sendall(f"HEAD {path} HTTP/1.0\r\n\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, after = received.partition(b"\r\n\r\n")
+    return head, after
+
+
 def test_an_answer_to_head_has_no_body(storage, name):
     storage.write(name, b"x")
     with FidelityProxy(storage.emulator_url) as proxy:
-        where = urllib.parse.urlsplit(proxy.url)
-        with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
-            connection.sendall(f"HEAD {object_path(name)} HTTP/1.0\r\n\r\n".encode())
-            received = b""
-            while chunk := connection.recv(65536):
-                received += chunk
-    head, _, after = received.partition(b"\r\n\r\n")
+        head, after = head_request(proxy.url, object_path(name))
     assert head.startswith(b"HTTP/1.0 200") and after == b""
 
 
@@ -279,11 +285,5 @@ def test_a_failure_answered_to_head_has_no_body_either(storage, name):
     """The proxy's own error documents go through the same answer as the emulator's."""
     with FidelityProxy(storage.emulator_url) as proxy:
         proxy.fail_next(503, 1, "HEAD")
-        where = urllib.parse.urlsplit(proxy.url)
-        with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
-            connection.sendall(f"HEAD {object_path(name)} HTTP/1.0\r\n\r\n".encode())
-            received = b""
-            while chunk := connection.recv(65536):
-                received += chunk
-    head, _, after = received.partition(b"\r\n\r\n")
+        head, after = head_request(proxy.url, object_path(name))
     assert head.startswith(b"HTTP/1.0 503") and after == b""
