@@ -60,9 +60,11 @@ class FidelityProxy:
         self.write_interval = write_interval
         self.clock = clock
         self.requests: list[Exchange] = []
-        self._drops: list[tuple[str, str]] = []  # (method, path prefix)
-        self._trickles: list[tuple[str, str, float]] = []  # (method, path prefix, s a byte)
-        self._failures: list[tuple] = []  # (status, method or None, path prefix), in order
+        # Rules for the next matching requests, in order: (method or None for any, path prefix,
+        # what the rule gives: True for a drop, seconds a byte for a trickle, a status).
+        self._drops: list[tuple] = []
+        self._trickles: list[tuple] = []
+        self._failures: list[tuple] = []
         self._last_write: dict[tuple, float] = {}  # (bucket, object) -> monotonic time
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -80,7 +82,7 @@ class FidelityProxy:
     def drop_next(self, method: str, path_prefix: str) -> None:
         """Act on the next `method` request whose path starts with `path_prefix`, answer nothing."""
         with self._lock:
-            self._drops.append((method, path_prefix))
+            self._drops.append((method, path_prefix, True))
 
     def trickle_next(self, method: str, path_prefix: str, seconds_a_byte: float) -> None:
         """Act on the next `method` request whose path starts with `path_prefix`, and send its
@@ -94,7 +96,7 @@ class FidelityProxy:
         """Answer the next `count` requests `status` (of `method` whose path starts with
         `path_prefix`, when given), as Cloud Storage words such an answer."""
         with self._lock:
-            self._failures += [(status, method, path_prefix)] * count
+            self._failures += [(method, path_prefix, status)] * count
 
     def stop_failing(self) -> None:
         with self._lock:
@@ -107,29 +109,14 @@ class FidelityProxy:
 
     # --- what the handler asks ------------------------------------------------------------------
 
-    def _take_drop(self, method: str, path: str) -> bool:
+    def _take(self, rules: list, method: str, path: str):
+        """What the first of `rules` matching this request gives, that rule used up; else None."""
         with self._lock:
-            for drop in self._drops:
-                if drop[0] == method and path.startswith(drop[1]):
-                    self._drops.remove(drop)
-                    return True
-        return False
-
-    def _take_trickle(self, method: str, path: str) -> float | None:
-        with self._lock:
-            for trickle in self._trickles:
-                if trickle[0] == method and path.startswith(trickle[1]):
-                    self._trickles.remove(trickle)
-                    return trickle[2]
-        return None
-
-    def _take_failure(self, method: str, path: str) -> int | None:
-        with self._lock:
-            for failure in self._failures:
-                status, wanted, prefix = failure
+            for rule in rules:
+                wanted, prefix, given = rule
                 if wanted in (None, method) and path.startswith(prefix):
-                    self._failures.remove(failure)
-                    return status
+                    rules.remove(rule)
+                    return given
         return None
 
     def _too_soon(self, key: tuple) -> bool:
@@ -200,7 +187,7 @@ def _handler_for(proxy: FidelityProxy):
             body = self.rfile.read(length)
             written = written_object(self.command, self.path, body)
             name = written[1] if written else None
-            failure = proxy._take_failure(self.command, self.path)
+            failure = proxy._take(proxy._failures, self.command, self.path)
             if failure is not None:
                 proxy.requests.append(Exchange(self.command, self.path, failure, arrived, name))
                 return self._error(failure, http.HTTPStatus(failure).phrase, "backendError")
@@ -212,13 +199,13 @@ def _handler_for(proxy: FidelityProxy):
             status, answer_headers, answer = proxy._forward(self.command, self.path, headers, body)
             if written and 200 <= status < 300:
                 proxy._wrote(written)
-            if proxy._take_drop(self.command, self.path):
+            if proxy._take(proxy._drops, self.command, self.path):
                 proxy.requests.append(Exchange(self.command, self.path, None, arrived, name))
                 self.close_connection = True  # the emulator acted; the client hears nothing
                 return
             proxy.requests.append(Exchange(self.command, self.path, status, arrived, name))
             self._answer(status, answer_headers, with_generation_links(answer),
-                         proxy._take_trickle(self.command, self.path))
+                         proxy._take(proxy._trickles, self.command, self.path))
 
         def _error(self, status: int, message: str, reason: str) -> None:
             """Cloud Storage's JSON error document."""
